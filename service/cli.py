@@ -1,0 +1,163 @@
+"""The `frontdoor` command line. Each command parses its options and calls one library function;
+heavy imports happen inside the commands so that `frontdoor --help` stays instant."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+
+
+def _fail(message: str, as_json: bool, code: int = 2, details: list | None = None) -> None:
+    if as_json:
+        out = {"ok": False, "status": code, "error": message}
+        if details:
+            out["errors"] = details
+        click.echo(json.dumps(out, indent=2))
+    else:
+        click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(fn):
+    """Turn the library's errors into a one-line message (or the JSON error shape) and exit 2."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        from synth.errors import FrontdoorError
+
+        try:
+            return fn(*args, **kwargs)
+        except FrontdoorError as exc:
+            _fail(exc.message, kwargs.get("as_json", False), exc.exit_code, exc.details[:100])
+
+    return wrapper
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress (shapes and counts, never cell values).")
+def main(verbose: bool) -> None:
+    """Frontdoor: synthetic journeys through children's social care, released safely."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--children", "n_children", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Children seen over the four-year window.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--messy", is_flag=True, help="Add what real workbooks contain (header variants, labels, ...).")
+@click.option("--periods", type=click.IntRange(min=1, max=8), default=1, show_default=True,
+              help="Write one workbook per successive (overlapping) extract period.")
+def fixtures(n_children: int, seed: int, out_dir: Path, fmt: str, messy: bool, periods: int) -> None:
+    """Write a fake council's Annex A Lists 1-8 (realistic, calibrated, seeded)."""
+    from fixtures.annex_a import write_council
+    from fixtures.council import CouncilSpec, simulate
+
+    council = simulate(CouncilSpec(children=n_children, seed=seed))
+    paths = write_council(council, out_dir, fmt=fmt, messy=messy, periods=periods)
+    for p in paths:
+        click.echo(str(p))
+
+
+def _input_files(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in INPUT_SUFFIXES and f.is_file())
+            if not found:
+                from synth.errors import InputFileError
+
+                raise InputFileError(f"{p}: the folder holds no .xlsx or .csv files.")
+            files.extend(found)
+        else:
+            files.append(p)
+    return files
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Dataset directory to write (canonical tables as Parquet).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the validation report).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing dataset directory.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Pseudonym key file (default: FRONTDOOR_PSEUDONYM_KEY, else ~/.config/frontdoor/pseudonym.key).")
+@handles_errors
+def ingest(paths: tuple[Path, ...], out_dir: Path, as_json: bool, overwrite: bool, key_file: Path | None) -> None:
+    """Read Annex A workbooks or CSVs, validate, pseudonymise and write a dataset."""
+    from synth.anonymise import load_or_create_key
+    from synth.dataset import Dataset, write_dataset
+    from synth.ingest import ingest as run_ingest
+
+    result = run_ingest(_input_files(paths), load_or_create_key(key_file))
+    report = result.report.to_dict()
+    manifest = {**result.manifest, "report": report}
+    write_dataset(out_dir, Dataset(result.children, result.events, result.episodes, manifest), overwrite=overwrite)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "dataset": str(out_dir), "lineage_hash": result.manifest["lineage_hash"],
+                               **report}, indent=2, default=str))
+        return
+    click.echo(f"Dataset written to {out_dir}")
+    for n, s in report["lists"].items():
+        click.echo(f"  List {n} ({s['name']}): {s['rows_read']} rows read, {s['rows_rejected']} rejected, "
+                   f"{s['duplicates_dropped']} duplicates dropped")
+    click.echo(f"  {report['children']} children, {report['events']} events, {report['episodes']} episodes")
+    click.echo(f"  {report['errors_total']} errors, {report['warnings_total']} warnings (see --json for details)")
+    for note in report["notes"]:
+        click.echo(f"  note: {note}")
+
+
+@main.command()
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the journey graph as one JSON object.")
+@click.option("--by", "by", default=None, help="Split by a classification (repeat, age_band, sex, ...).")
+@handles_errors
+def journeys(dataset_dir: Path, as_json: bool, by: str | None) -> None:
+    """Print the journey map of a dataset: nodes, edges, shares and durations."""
+    from synth import journeys as jr
+    from synth.dataset import read_dataset
+    from synth.errors import FrontdoorError
+
+    if by is not None and by not in jr.CLASSIFICATIONS:
+        raise FrontdoorError(f"unknown classification '{by}'; choose one of: {', '.join(jr.CLASSIFICATIONS)}")
+    ds = read_dataset(dataset_dir)
+    nodes, edges = jr.flow_tables(ds.events, ds.episodes, ds.children, by=by)
+    summary = jr.summary(ds.events, ds.episodes, ds.children)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "classification": by, "summary": summary,
+                               "nodes": _records(nodes), "edges": _records(edges)}, indent=2, default=str))
+        return
+    click.echo(f"{summary['children']} children, {summary['episodes']} journeys, {summary['events']} events "
+               f"({summary['first_date']} to {summary['last_date']})")
+    click.echo("Headline rates: " + ", ".join(f"{k} {v:.3g}" for k, v in summary["rates"].items()))
+    click.echo("")
+    head = ["from", "to", "moves", "children", "share", "median days", "P25-P75"]
+    if by:
+        head.insert(0, by)
+    rows = [[*( [r[by]] if by else []), r["source"], r["target"], f"{r['moves']:,}", f"{r['children']:,}",
+             f"{r['share']:.1%}", f"{r['median_days']:.0f}", f"{r['p25_days']:.0f}-{r['p75_days']:.0f}"]
+            for r in edges.to_dict("records")]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    for line in [head, *rows]:
+        click.echo("  ".join(str(x).ljust(w) for x, w in zip(line, widths)))
+
+
+def _records(df) -> list[dict]:
+    import numpy as np
+
+    out = df.replace({np.nan: None}).to_dict("records")
+    return [{k: (float(v) if isinstance(v, np.floating) else int(v) if isinstance(v, np.integer) else v)
+             for k, v in r.items()} for r in out]
+
+
+if __name__ == "__main__":
+    main()

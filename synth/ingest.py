@@ -1,0 +1,411 @@
+"""Annex A workbooks or CSVs -> validated, combined, pseudonymised canonical tables.
+
+`ingest(paths, key)` reads every file, recognises each sheet as one of Lists 1-8 by its headers,
+validates every row (vectorised, per column), combines several workbooks into one set of rows
+(a row seen in two workbooks is counted once; where a later workbook completes a row, the more
+complete one is kept), derives the event log, pseudonymises, and links journeys.
+
+Rows that cannot be read are rejected and reported with file, sheet, Excel row and column; cells
+with an unknown code are blanked and reported as warnings. Reports never hold cell values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synth import anonymise, events as event_log, journeys
+from synth.errors import InputFileError, ValidationError
+from synth.parsing import parse_column
+from synth.readers import RawTable, file_sha256, read_tables
+from synth.schema import (
+    DATE,
+    ID,
+    INT,
+    LISTS,
+    OUT_OF_SCOPE_SHEETS,
+    TEXT,
+    AnnexList,
+    header_lookup,
+    normalise_header,
+)
+
+log = logging.getLogger(__name__)
+
+INGEST_VERSION = "frontdoor-ingest/1"
+MAX_REPORTED_ISSUES = 100
+# Columns a council may leave out without a warning (not in the Ofsted guidance).
+LOCAL_COLUMNS = frozenset({"contact_outcome"})
+# (end, start) pairs: the end may not come before the start.
+DATE_ORDER = {
+    "eh_end": "eh_start",
+    "assessment_end": "assessment_start",
+    "icpc_date": "s47_start",
+    "cin_end": "cin_start",
+    "cp_end": "cp_start",
+    "cla_end": "cla_start",
+}
+ISSUE_COLUMNS = ["file", "sheet", "row", "column", "message", "severity"]
+
+
+@dataclass
+class ListStats:
+    number: int
+    name: str
+    rows_read: int = 0
+    rows_rejected: int = 0
+    duplicates_dropped: int = 0
+    rows_overlapping: int = 0
+
+
+@dataclass
+class IngestReport:
+    files: list[dict] = field(default_factory=list)
+    lists: dict[int, ListStats] = field(default_factory=dict)
+    issues: list[pd.DataFrame] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    children: int = 0
+    events: int = 0
+    episodes: int = 0
+
+    def add_issues(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self.issues.append(frame)
+
+    def issue_table(self) -> pd.DataFrame:
+        if not self.issues:
+            return pd.DataFrame(columns=ISSUE_COLUMNS)
+        return pd.concat(self.issues, ignore_index=True)[ISSUE_COLUMNS]
+
+    def to_dict(self, limit: int = MAX_REPORTED_ISSUES) -> dict:
+        issues = self.issue_table().sort_values(["file", "sheet", "row"], kind="mergesort", na_position="first")
+        errors = issues[issues["severity"] == "error"]
+        warnings = issues[issues["severity"] == "warning"]
+
+        def first(frame: pd.DataFrame) -> list[dict]:
+            rows = frame.head(limit).drop(columns="severity")
+            rows = rows.astype(object).where(rows.notna(), None)
+            return [{k: (int(v) if k == "row" and v is not None else v) for k, v in r.items()}
+                    for r in rows.to_dict("records")]
+
+        return {
+            "files": self.files,
+            "lists": {
+                str(n): {"name": s.name, "rows_read": s.rows_read, "rows_rejected": s.rows_rejected,
+                         "rows_accepted": s.rows_read - s.rows_rejected, "duplicates_dropped": s.duplicates_dropped,
+                         "overlapping_rows": s.rows_overlapping}
+                for n, s in sorted(self.lists.items())
+            },
+            "rows_read": sum(s.rows_read for s in self.lists.values()),
+            "rows_rejected": sum(s.rows_rejected for s in self.lists.values()),
+            "errors_total": int(len(errors)),
+            "errors": first(errors),
+            "warnings_total": int(len(warnings)),
+            "warnings": first(warnings),
+            "notes": self.notes,
+            "children": self.children,
+            "events": self.events,
+            "episodes": self.episodes,
+        }
+
+
+@dataclass
+class IngestResult:
+    children: pd.DataFrame
+    events: pd.DataFrame
+    episodes: pd.DataFrame
+    report: IngestReport
+    manifest: dict
+
+
+# ----------------------------------------------------------------------------------------------
+# Recognising lists.
+def _column_positions(table: RawTable, annex: AnnexList) -> dict[str, int]:
+    lookup = header_lookup(annex)
+    found: dict[str, int] = {}
+    for pos, header in enumerate(table.headers):
+        name = lookup.get(normalise_header(header))
+        if name is not None and name not in found:
+            found[name] = pos
+    return found
+
+
+def identify_list(table: RawTable) -> AnnexList | None:
+    """The Annex A list a table holds, judged by its headers (then its sheet or file name)."""
+    if not table.headers:
+        return None
+    common = {c.field for c in LISTS[0].common}
+    where = normalise_header(f"{table.sheet or ''} {Path(table.file).stem}")
+    best, best_key = None, (0, 0)
+    for annex in LISTS:
+        found = _column_positions(table, annex)
+        if annex.key_field not in found:
+            continue
+        named = any(normalise_header(a) in where for a in annex.sheet_aliases)
+        key = (len(set(found) - common), int(named))
+        if key > best_key:
+            best, best_key = annex, key
+    return best
+
+
+def _why_unrecognised(table: RawTable) -> str:
+    if not table.headers:
+        return "no Annex A header row (such as 'Child Unique ID', 'Gender', 'Date of Birth')"
+    keys = ", ".join(f"'{a.column(a.key_field).header}'" for a in LISTS[:4])
+    return f"has Annex A columns but no list's date column (such as {keys})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Validating one table.
+def _issues(rows: pd.Series, mask: pd.Series, column: str, message: str, severity: str) -> pd.DataFrame:
+    hit = rows[mask]
+    return pd.DataFrame({"row": hit.to_numpy(), "column": column, "message": message, "severity": severity})
+
+
+def validate_table(table: RawTable, annex: AnnexList, report: IngestReport) -> pd.DataFrame:
+    """Parsed, accepted rows of one table (canonical field names), issues added to the report."""
+    stats = report.lists.setdefault(annex.number, ListStats(annex.number, annex.name))
+    positions = _column_positions(table, annex)
+    raw = table.data
+    rows = raw["_row"]
+    stats.rows_read += len(raw)
+
+    def header(name: str) -> str:
+        return table.headers[positions[name]] if name in positions else annex.column(name).header
+
+    missing_required = [c for c in annex.all_columns if c.required and c.field not in positions]
+    if missing_required:
+        names = ", ".join(f"'{c.header}'" for c in missing_required)
+        report.add_issues(pd.DataFrame([{
+            "row": table.header_row, "column": missing_required[0].header, "severity": "error",
+            "message": f"List {annex.number} ({annex.name}) has no column {names}; every row of this "
+                       f"sheet is rejected. Add the column or correct its heading.",
+        }]))
+        stats.rows_rejected += len(raw)
+        return pd.DataFrame()
+
+    out = pd.DataFrame(index=raw.index)
+    reject = pd.Series(False, index=raw.index)
+    issues: list[pd.DataFrame] = []
+    for col in annex.all_columns:
+        if not (col.keep or col.required):
+            continue
+        if col.field not in positions:
+            if col.field not in LOCAL_COLUMNS and col.field not in ("dob", "age"):
+                issues.append(pd.DataFrame([{
+                    "row": table.header_row, "column": col.header, "severity": "warning",
+                    "message": f"column '{col.header}' not found; treated as not recorded"}]))
+            continue
+        values, bad = parse_column(raw[str(positions[col.field])], col.kind)
+        name = header(col.field)
+        if col.required:
+            blank = values.isna() & ~bad
+            issues.append(_issues(rows, blank, name, f"'{name}' is blank; the row is rejected", "error"))
+            reject |= blank
+        if col.kind in (DATE, ID):
+            issues.append(_issues(rows, bad, name, f"'{name}' is not a date that can be read (expected "
+                                  "dd/mm/yyyy or an Excel date); the row is rejected", "error"))
+            reject |= bad
+        elif col.kind == INT:
+            issues.append(_issues(rows, bad, name, f"'{name}' is not a whole number; treated as not recorded",
+                                  "warning"))
+        elif col.kind != TEXT:
+            issues.append(_issues(rows, bad, name, f"'{name}' is not a recognised code; treated as not recorded",
+                                  "warning"))
+        out[col.field] = values
+
+    if "age" in out:
+        odd_age = out["age"].notna() & ~out["age"].between(-1, 25)
+        issues.append(_issues(rows, odd_age, header("age"), "age outside -1..25; treated as not recorded",
+                              "warning"))
+        out.loc[odd_age, "age"] = pd.NA
+    for end, start in DATE_ORDER.items():
+        if end in out and start in out:
+            backwards = out[end].notna() & out[start].notna() & (out[end] < out[start])
+            issues.append(_issues(rows, backwards, header(end),
+                                  f"'{header(end)}' is before '{header(start)}'; the row is rejected", "error"))
+            reject |= backwards
+
+    frame = pd.concat([i for i in issues if len(i)], ignore_index=True) if any(len(i) for i in issues) else None
+    if frame is not None:
+        frame["file"] = table.file
+        frame["sheet"] = table.sheet
+        report.add_issues(frame)
+    stats.rows_rejected += int(reject.sum())
+    accepted = out[~reject].copy()
+    accepted["_row"] = rows[~reject].to_numpy()
+    return accepted
+
+
+def combine_rows(frames: list[pd.DataFrame], annex: AnnexList, stats: ListStats) -> pd.DataFrame:
+    """One list's rows from every file.
+
+    Within a file, exact repeats of a row are dropped. Across files (successive extracts that
+    overlap), a row with the same child, date and natural key is one row seen twice: the most
+    complete version is kept (then the later file's). Several same-day rows of one child in one
+    file stay several rows.
+    """
+    df = pd.concat(frames, ignore_index=True)
+    fields = [c for c in df.columns if not c.startswith("_")]
+    repeat = df.duplicated(subset=[*fields, "_order"])
+    stats.duplicates_dropped += int(repeat.sum())
+    df = df[~repeat]
+    key = ["child_id", annex.key_field, *[k for k in annex.natural_key if k in df.columns]]
+    # Content order, so that the pairing of same-day rows across files (and the row ids, a
+    # tie-break within a day) do not depend on the order of rows or files.
+    df = df.assign(_content=pd.util.hash_pandas_object(df[fields], index=False).to_numpy())
+    df = df.sort_values([*key, "_content"], kind="mergesort", na_position="last")
+    df = df.assign(_k=df.groupby([*key, "_order"], dropna=False).cumcount(),
+                   _filled=df[fields].notna().sum(axis=1))
+    df = df.sort_values(["_filled", "_order"], ascending=False, kind="mergesort")
+    same = df.duplicated(subset=[*key, "_k"])
+    stats.rows_overlapping += int(same.sum())
+    df = df[~same].sort_values([*key, "_k"], kind="mergesort").reset_index(drop=True)
+    return df.drop(columns=["_filled", "_order", "_row", "_k", "_content"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Children.
+def _most_common(demo: pd.DataFrame, column: str) -> tuple[pd.Series, int]:
+    """Per child the most frequent value (ties: the most recent); and how many children conflict."""
+    sub = demo[["child", column, "date"]].dropna(subset=[column])
+    if sub.empty:
+        return pd.Series(dtype=object), 0
+    g = sub.groupby(["child", column]).agg(n=("date", "size"), last=("date", "max")).reset_index()
+    g = g.sort_values(["child", "n", "last"], ascending=[True, False, False], kind="mergesort")
+    conflicts = int(g.loc[g["child"].duplicated(), "child"].nunique())
+    best = g.drop_duplicates("child").set_index("child")[column]
+    return best, conflicts
+
+
+def collect_children(lists: dict[int, pd.DataFrame], first_dates: pd.Series,
+                     report: IngestReport) -> pd.DataFrame:
+    """One row per child: demographics reconciled across lists, DOB reduced to age at first event."""
+    parts = []
+    for number, df in lists.items():
+        annex = LISTS[number - 1]
+        cols = [c for c in ("child", "sex", "ethnicity", "dob", "age", "disability", "uasc",
+                            "missing_episodes", "previous_cp_plans") if c in df]
+        parts.append(df[cols].assign(date=df[annex.key_field]))
+    demo = pd.concat(parts, ignore_index=True)
+    for col in ("sex", "ethnicity", "dob", "age", "disability", "uasc", "missing_episodes", "previous_cp_plans"):
+        if col not in demo:
+            demo[col] = pd.NA
+    children = pd.DataFrame({"child": first_dates.index.to_numpy()})
+    for col, label in (("sex", "sex"), ("ethnicity", "ethnicity"), ("dob", "date of birth")):
+        best, conflicts = _most_common(demo, col)
+        children[col] = children["child"].map(best)
+        if conflicts:
+            report.notes.append(f"{conflicts} children have a different {label} in different rows; "
+                                "the most frequent value (then the most recent) is used.")
+    first = pd.Series(first_dates.to_numpy(), index=children.index)
+    age = anonymise.age_in_years(pd.to_datetime(children["dob"]), first)
+    # Without a date of birth, the age given on the child's earliest row.
+    earliest_age = demo.dropna(subset=["age"]).sort_values("date", kind="mergesort").drop_duplicates("child")
+    age = age.fillna(children["child"].map(earliest_age.set_index("child")["age"]))
+    children["age_at_first_contact"] = age.astype("Int64")
+    children["age_band"] = journeys.age_band(children["age_at_first_contact"])
+    said_yes = children["child"].isin(demo.loc[demo["disability"].eq("yes"), "child"])
+    said_no = children["child"].isin(demo.loc[demo["disability"].eq("no"), "child"])
+    children["disability"] = np.select([said_yes, said_no], ["yes", "no"], "unknown")
+    uasc_yes = children["child"].isin(demo.loc[demo["uasc"].eq("yes"), "child"])
+    children["uasc"] = np.where(uasc_yes, "yes", "no")
+    missing = pd.to_numeric(demo["missing_episodes"], errors="coerce").groupby(demo["child"]).sum()
+    children["missing_episodes"] = children["child"].map(missing).fillna(0).astype(np.int32)
+    prev = pd.to_numeric(demo["previous_cp_plans"], errors="coerce").groupby(demo["child"]).max()
+    children["previous_cp_plans"] = children["child"].map(prev).fillna(0).astype(np.int32)
+    return children.rename(columns={"ethnicity": "ethnicity_group"}).drop(columns=["dob"])
+
+
+# ----------------------------------------------------------------------------------------------
+def lineage_hash(inputs: list[dict], key_fp: str) -> str:
+    payload = json.dumps({"version": INGEST_VERSION, "key": key_fp,
+                          "inputs": sorted(i["sha256"] for i in inputs)}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def ingest(paths: list[Path], key: bytes) -> IngestResult:
+    """Read, validate, combine, pseudonymise and link. Raises ValidationError when nothing is usable."""
+    if not paths:
+        raise InputFileError("no input files given; pass an Annex A workbook or the per-list CSV files.")
+    report = IngestReport()
+    frames: dict[int, list[pd.DataFrame]] = {}
+    for order, path in enumerate(paths):
+        path = Path(path)
+        tables = read_tables(path)
+        entry = {"file": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size, "sheets": []}
+        report.files.append(entry)
+        for table in tables:
+            annex = identify_list(table)
+            if annex is None:
+                where = normalise_header(table.sheet or path.stem)
+                if not any(normalise_header(s) in where for s in OUT_OF_SCOPE_SHEETS):
+                    report.notes.append(f"{table.where}: {_why_unrecognised(table)}; ignored")
+                entry["sheets"].append({"sheet": table.sheet, "list": None, "rows": len(table.data)})
+                continue
+            before = report.lists.get(annex.number, ListStats(annex.number, annex.name)).rows_rejected
+            accepted = validate_table(table, annex, report)
+            rejected = report.lists[annex.number].rows_rejected - before
+            entry["sheets"].append({"sheet": table.sheet, "list": annex.number, "rows": len(table.data),
+                                    "rows_rejected": rejected})
+            log.info("read %s: list %d, %d rows, %d rejected", table.where, annex.number, len(table.data), rejected)
+            if len(accepted):
+                frames.setdefault(annex.number, []).append(accepted.assign(_order=order))
+
+    if not frames:
+        summary = report.to_dict()
+        if summary["rows_read"]:
+            message = (f"Nothing usable could be read: all {summary['rows_read']} rows of the Annex A lists found were "
+                       f"rejected ({summary['errors_total']} errors; the first are listed). Correct them and try again.")
+        else:
+            message = ("Nothing usable could be read: " + ("; ".join(report.notes) or "no Annex A list found")
+                       + ". Check the headers against the Annex A guidance.")
+        raise ValidationError(message, details=summary["errors"])
+
+    lists: dict[int, pd.DataFrame] = {}
+    next_id = 0
+    for number in sorted(frames):
+        annex = LISTS[number - 1]
+        df = combine_rows(frames[number], annex, report.lists[number])
+        df["row_id"] = np.arange(next_id, next_id + len(df), dtype=np.int64)
+        next_id += len(df)
+        lists[number] = df
+    # Children are numbered once; everything up to pseudonymisation works on these numbers.
+    child_ids = pd.Index(pd.unique(pd.concat([df["child_id"] for df in lists.values()], ignore_index=True)))
+    for df in lists.values():
+        df["child"] = child_ids.get_indexer(df["child_id"]).astype(np.int32)
+        df.drop(columns="child_id", inplace=True)
+
+    events = event_log.derive_events(lists)
+    events, episodes = journeys.link_episodes(events, key="child")
+    first_dates = events.groupby("child")["date"].min()
+    children = collect_children(lists, first_dates, report)
+    key_fp = anonymise.key_fingerprint(key)
+    child_keys = anonymise.pseudonyms(pd.Series(child_ids), key).to_numpy()
+    if len(set(child_keys)) < len(child_keys):  # 64-bit pseudonyms: a clash is astronomically rare
+        raise ValidationError("two children received the same pseudonym; ingest again with a new pseudonym key.")
+    children, events, episodes = (anonymise.with_child_keys(t, child_keys) for t in (children, events, episodes))
+    events = events[["child_key", "episode_no", "step", "stage", "date", "source", "team", "need_code",
+                     "abuse_category", "closure_reason", "list_no", "derived"]]
+    events["list_no"] = events["list_no"].astype(np.int8)
+    events["derived"] = events["derived"].astype(bool)
+    children = children[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
+                         "uasc", "missing_episodes", "previous_cp_plans"]]
+
+    report.children, report.events, report.episodes = len(children), len(events), len(episodes)
+    lineage = lineage_hash(report.files, key_fp)
+    manifest = {
+        "lineage_hash": lineage,
+        "key_fingerprint": key_fp,
+        "ingest_version": INGEST_VERSION,
+        "inputs": [{k: f[k] for k in ("file", "sha256", "bytes")} for f in report.files],
+        "first_date": str(events["date"].min().date()),
+        "last_date": str(events["date"].max().date()),
+    }
+    return IngestResult(children, events, episodes, report, manifest)

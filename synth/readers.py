@@ -1,0 +1,217 @@
+"""Read councils' files into raw tables: one per workbook sheet or CSV file.
+
+Only reading happens here (bytes -> cells, and where the header row is). Which Annex A list a
+table holds, and what its cells mean, is decided in synth.ingest. Every refusal names the file
+and says how to fix it; nothing here logs or returns cell values in messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from synth.errors import InputFileError
+from synth.schema import LISTS, header_lookup, normalise_header
+
+# A workbook is a zip of XML; refuse ones that expand far beyond their size (zip bombs).
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+HEADER_SEARCH_ROWS = 15
+MIN_HEADER_MATCHES = 3
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_ENCRYPTED_MARKER = "EncryptedPackage".encode("utf-16-le")
+
+_ALL_HEADERS: frozenset[str] = frozenset(h for annex in LISTS for h in header_lookup(annex))
+
+
+@dataclass
+class RawTable:
+    """Cells of one sheet or CSV below its header row, with the Excel row number of each."""
+
+    file: str
+    sheet: str | None
+    header_row: int  # 1-based, as Excel shows it
+    headers: list[str]
+    data: pd.DataFrame  # object columns named by position "0", "1", ...; plus "_row"
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}, sheet '{self.sheet}'" if self.sheet else self.file
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_tables(path: Path) -> list[RawTable]:
+    """All tables in one input file (.xlsx/.xlsm/.xls workbook or .csv)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found.")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder; give the workbook or CSV files inside it.")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return [_read_csv(path)]
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return _read_workbook(path)
+    raise InputFileError(
+        f"{path.name}: not an Annex A file type ({suffix or 'no extension'}); "
+        "give an Excel workbook (.xlsx) or one CSV file per list."
+    )
+
+
+def _check_workbook_container(path: Path) -> None:
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head == _OLE_MAGIC:
+            f.seek(0)
+            blob = f.read(4 * 1024 * 1024)
+            if _ENCRYPTED_MARKER in blob:
+                raise InputFileError(
+                    f"{path.name}: the workbook is password-protected. Open it in Excel, remove the "
+                    "password (File > Info > Protect Workbook) and save it again as .xlsx."
+                )
+            return  # a legacy .xls workbook: calamine reads those
+    if head[:4] != _ZIP_MAGIC:
+        raise InputFileError(
+            f"{path.name}: not a readable Excel workbook (the file is damaged or is not really .xlsx). "
+            "Open it in Excel and save it again as .xlsx, or export each list as CSV."
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(
+            f"{path.name}: the workbook is damaged ({exc}). Open it in Excel and save it again as .xlsx."
+        ) from None
+    compressed = max(1, path.stat().st_size)
+    expanded = sum(i.file_size for i in infos)
+    if expanded > MAX_UNCOMPRESSED_BYTES or expanded / compressed > MAX_COMPRESSION_RATIO:
+        raise InputFileError(
+            f"{path.name}: the workbook expands to {expanded:,} bytes from {compressed:,} "
+            "(far more than any real workbook); refused as a possible zip bomb."
+        )
+
+
+def _read_workbook(path: Path) -> list[RawTable]:
+    from python_calamine import CalamineWorkbook
+
+    _check_workbook_container(path)
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
+    except Exception as exc:  # calamine raises several types for damaged files
+        raise InputFileError(
+            f"{path.name}: the workbook cannot be read ({type(exc).__name__}). "
+            "Open it in Excel and save it again as .xlsx."
+        ) from None
+    tables = []
+    for name in names:
+        try:
+            sheet = wb.get_sheet_by_name(name)
+            # Keep leading empty rows so that row numbers match what Excel shows.
+            rows = sheet.to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputFileError(
+                f"{path.name}, sheet '{name}': cannot be read ({type(exc).__name__}). "
+                "Open the workbook in Excel and save it again."
+            ) from None
+        table = _table_from_rows(path.name, name, rows)
+        if table is not None:
+            tables.append(table)
+    return tables
+
+
+def _decode_csv(path: Path) -> str:
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(
+            f"{path.name}: the file is UTF-16 text; save it as 'CSV UTF-8 (Comma delimited)' in Excel."
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputFileError(
+            f"{path.name}: line {line} is not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+            "save the file as 'CSV UTF-8 (Comma delimited)' in Excel and upload it again.",
+            details=[{"file": path.name, "row": line, "message": "not UTF-8 text"}],
+        ) from None
+
+
+def _read_csv(path: Path) -> RawTable:
+    text = _decode_csv(path)
+    head_lines = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SEARCH_ROWS]))))
+    header_idx = _find_header_row(head_lines)
+    if header_idx is None:
+        raise InputFileError(
+            f"{path.name}: no Annex A header row found in the first {HEADER_SEARCH_ROWS} lines "
+            "(expected columns such as 'Child Unique ID', 'Gender', 'Date of Birth')."
+        )
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            skiprows=header_idx,
+            header=0,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputFileError(
+            f"{path.name}: cannot be read as CSV ({str(exc).splitlines()[0]}); check that every row has "
+            "the same number of columns and that quoted cells are closed."
+        ) from None
+    headers = [str(h) for h in df.columns]
+    df.columns = [str(i) for i in range(len(headers))]
+    # Excel row number: header line is header_idx + 1, the first data row the one after it.
+    df["_row"] = range(header_idx + 2, header_idx + 2 + len(df))
+    return RawTable(path.name, None, header_idx + 1, headers, _drop_empty_rows(df))
+
+
+def _find_header_row(rows: list[list[object]]) -> int | None:
+    best, best_score = None, 0
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = sum(1 for cell in row if normalise_header(cell) in _ALL_HEADERS)
+        if score > best_score:
+            best, best_score = i, score
+    return best if best_score >= MIN_HEADER_MATCHES else None
+
+
+def _table_from_rows(file: str, sheet: str, rows: list[list[object]]) -> RawTable | None:
+    header_idx = _find_header_row(rows)
+    if header_idx is None:
+        return RawTable(file, sheet, 0, [], pd.DataFrame())
+    headers = [str(h).strip() for h in rows[header_idx]]
+    body = rows[header_idx + 1:]
+    df = pd.DataFrame(body, columns=[str(i) for i in range(len(headers))], dtype=object) if body else \
+        pd.DataFrame(columns=[str(i) for i in range(len(headers))], dtype=object)
+    df["_row"] = range(header_idx + 2, header_idx + 2 + len(df))
+    return RawTable(file, sheet, header_idx + 1, headers, _drop_empty_rows(df))
+
+
+def _drop_empty_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose every cell is empty or whitespace (trailing rows in workbooks) are not data."""
+    cells = df.drop(columns="_row")
+    if cells.empty:
+        return df
+    filled = pd.Series(False, index=df.index)
+    for col in cells.columns:
+        s = cells[col]
+        uniques = pd.unique(s.dropna())
+        blank_values = [v for v in uniques if isinstance(v, str) and not v.strip()]
+        filled |= s.notna() & ~s.isin(blank_values)
+    return df[filled].reset_index(drop=True)

@@ -1,0 +1,67 @@
+"""Shared fixtures: a fixed pseudonym key, the CLI runner, and small fake councils."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from service.cli import main as frontdoor_cli
+
+TEST_KEY = "test-pseudonym-key-0123456789abcdef0123456789"
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch):
+    """Every test pseudonymises with a known key and never touches ~/.config."""
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    return TEST_KEY.encode()
+
+
+class Cli:
+    """Runs `frontdoor ...` in-process through its click entry point."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | Path):
+        return self.runner.invoke(frontdoor_cli, [str(a) for a in args], catch_exceptions=False)
+
+    def json(self, *args: str | Path) -> tuple[int, dict]:
+        result = self(*args, "--json")
+        return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+def _make_council(tmp_path_factory, name: str, *args: str) -> Path:
+    out = tmp_path_factory.mktemp(name)
+    result = Cli()("fixtures", "--out", out, *args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def council_xlsx(tmp_path_factory) -> Path:
+    """A fake council of 1,500 children as one Annex A workbook (folder holding annex_a.xlsx)."""
+    return _make_council(tmp_path_factory, "council_xlsx", "--children", "1500", "--seed", "11")
+
+
+@pytest.fixture(scope="session")
+def dataset_dir(tmp_path_factory, council_xlsx) -> Path:
+    """The 1,500-children council ingested."""
+    import os
+
+    os.environ.setdefault("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    out = tmp_path_factory.mktemp("dataset") / "ds"
+    result = Cli()("ingest", council_xlsx / "annex_a.xlsx", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+BAD_FILES = Path(__file__).resolve().parents[1] / "fixtures" / "bad"
