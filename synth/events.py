@@ -30,7 +30,8 @@ def _observed(df: pd.DataFrame, stage: str, date_col: str, list_no: int, **colum
     out = pd.DataFrame({"child": df["child"].to_numpy(), "stage": stage, "date": df[date_col].to_numpy(),
                         "list_no": list_no, "row_id": df["row_id"].to_numpy()})
     for target, source in columns.items():
-        out[target] = df[source].to_numpy() if source in df else None
+        if source in df:
+            out[target] = df[source].to_numpy()
     return out
 
 
@@ -132,8 +133,9 @@ def derive_events(lists: dict[int, pd.DataFrame]) -> pd.DataFrame:
 
 def _sort(events: pd.DataFrame) -> pd.DataFrame:
     """Time order; on one day, process order; an inferred exit right after the event it closes."""
-    return events.sort_values(["child", "date", "origin_rank", "decided", "row_id", "derived"],
-                              kind="mergesort").reset_index(drop=True)
+    keys = [events[c].to_numpy() for c in ("child", "date", "origin_rank", "decided", "row_id", "derived")]
+    order = np.lexsort(keys[::-1])  # last key is the primary one
+    return events.iloc[order].reset_index(drop=True)
 
 
 def _unfollowed_exits(events: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
@@ -157,10 +159,7 @@ def _unfollowed_exits(events: pd.DataFrame, cand: pd.DataFrame) -> pd.DataFrame:
         "child": keep["child"].to_numpy(),
         "stage": keep["exit"].to_numpy(),
         "date": keep["date"].to_numpy(),
-        "source": None,
         "team": keep["team"].to_numpy(),
-        "need_code": None,
-        "abuse_category": None,
         "closure_reason": keep["closure_reason"].to_numpy(),
         "list_no": keep["list_no"].to_numpy(),
         "derived": True,

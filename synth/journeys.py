@@ -138,12 +138,13 @@ CLASSIFICATIONS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
 }
 
 
-def classify_episodes(episodes: pd.DataFrame, children: pd.DataFrame, key: str = "child_key") -> pd.DataFrame:
-    """Per episode, its value under every classification (columns named as CLASSIFICATIONS)."""
+def classify_episodes(episodes: pd.DataFrame, children: pd.DataFrame, key: str = "child_key",
+                      names: list[str] | None = None) -> pd.DataFrame:
+    """Per episode, its value under each classification (all by default; columns named as CLASSIFICATIONS)."""
     e = episodes.merge(children, on=key, how="left", suffixes=("", "_child"))
     out = episodes[[key, "episode_no"]].copy()
-    for name, (_, fn) in CLASSIFICATIONS.items():
-        out[name] = fn(e).astype(str).to_numpy()
+    for name in names or CLASSIFICATIONS:
+        out[name] = CLASSIFICATIONS[name][1](e).astype(str).to_numpy()
     return out
 
 
@@ -183,14 +184,17 @@ def flow_tables(events: pd.DataFrame, episodes: pd.DataFrame, children: pd.DataF
     split: list[str] = []
     eps = episodes
     if by is not None:
-        cls = classify_episodes(episodes, children, key)[[key, "episode_no", by]]
+        cls = classify_episodes(episodes, children, key, [by])
         ev = ev.merge(cls, on=[key, "episode_no"], how="left")
         eps = episodes.merge(cls, on=[key, "episode_no"], how="left")
         split = [by]
 
-    ev = ev.assign(ep=ev[key].astype(str) + "#" + ev["episode_no"].astype(str))
-    nodes = ev.groupby([*split, "stage"]).agg(children=(key, "nunique"), episodes=("ep", "nunique"),
-                                             events=("stage", "size"))
+    per_node = ev.groupby([*split, "stage"])
+    nodes = pd.concat([
+        per_node[key].nunique().rename("children"),
+        ev.drop_duplicates([*split, "stage", key, "episode_no"]).groupby([*split, "stage"]).size().rename("episodes"),
+        per_node.size().rename("events"),
+    ], axis=1)
     starts = eps.groupby([*split, "first_stage"]).size().rename("episodes_started")
     starts.index = starts.index.set_names([*split, "stage"])
     ends = eps.assign(end_stage=eps["path"].str.rsplit(">", n=1).str[-1]).groupby(
