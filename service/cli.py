@@ -151,6 +151,100 @@ def journeys(dataset_dir: Path, as_json: bool, by: str | None) -> None:
         click.echo("  ".join(str(x).ljust(w) for x, w in zip(line, widths)))
 
 
+def _signing_key(key_file: Path | None = None) -> bytes:
+    from synth.anonymise import load_or_create_key
+    from synth.models import signing_key_from
+
+    return signing_key_from(load_or_create_key(key_file))
+
+
+@main.command()
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.option("--generator", default="journey", show_default=True, help="journey, sdv-par or sdv-hma.")
+@click.option("--epsilon", type=float, default=None, help="Differential privacy budget (journey only).")
+@click.option("--delta", type=float, default=None, help="DP delta (default 1e-6 with --epsilon).")
+@click.option("--attributes", default="gaussian_copula", show_default=True,
+              help="Child attribute synthesizer: gaussian_copula or ctgan.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs for CTGAN or PAR.")
+@click.option("--min-children", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Children a context needs before the journey model uses it.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model file.")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def train(dataset_dir: Path, generator: str, epsilon: float | None, delta: float | None, attributes: str,
+          epochs: int | None, min_children: int, seed: int, out: Path, as_json: bool) -> None:
+    """Train a generator on a dataset's training children (a third is held out)."""
+    from synth.dataset import read_dataset
+    from synth.models import TrainingSpec, fit_model, validate_spec
+
+    spec = TrainingSpec(generator=generator, epsilon=epsilon, delta=delta, attributes=attributes, epochs=epochs,
+                        min_children=min_children, seed=seed)
+    validate_spec(spec)
+    model = fit_model(read_dataset(dataset_dir), spec)
+    model.save(out, _signing_key())
+    info = model.describe()
+    if as_json:
+        click.echo(json.dumps({"ok": True, "model": str(out), **info}, indent=2, default=str))
+        return
+    private = f", differentially private (epsilon {epsilon})" if epsilon else ", not differentially private"
+    click.echo(f"Model {info['model_id']} ({generator}{private}) trained on {info['training_children']} children; "
+               f"written to {out}")
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(path_type=Path))
+@click.option("--children", "n_children", type=int, required=True, help="Synthetic children to sample.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--overwrite", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def sample(model_path: Path, n_children: int, seed: int, out_dir: Path, overwrite: bool, as_json: bool) -> None:
+    """Sample synthetic children and journeys into a dataset directory (marked synthetic)."""
+    from synth.errors import ModelError
+    from synth.models import load_model
+    from synth.synthetic import write_synthetic
+
+    if n_children < 1:
+        raise ModelError(f"cannot sample {n_children} children: ask for at least 1.")
+    model = load_model(model_path, _signing_key())
+    tables = model.sample(n_children, seed)
+    write_synthetic(out_dir, tables, model, seed, overwrite=overwrite)
+    summary = {"children": len(tables.children), "events": len(tables.events), "episodes": len(tables.episodes)}
+    if as_json:
+        click.echo(json.dumps({"ok": True, "dataset": str(out_dir), **summary}, indent=2))
+        return
+    click.echo(f"{summary['children']} synthetic children, {summary['episodes']} journeys written to {out_dir}")
+
+
+@main.command()
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.argument("synth_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def evaluate(dataset_dir: Path, synth_dir: Path, as_json: bool) -> None:
+    """Fidelity of a synthetic dataset to the real one it was trained on."""
+    from synth.synthetic import evaluate_against
+
+    result = evaluate_against(dataset_dir, synth_dir)
+    if as_json:
+        click.echo(json.dumps({"ok": True, **result}, indent=2, default=_jsonable))
+        return
+    for name, t in result["targets"].items():
+        click.echo(f"{name}: {t['value']:.4g} (target {t['target']}) {'met' if t['met'] else 'NOT met'}")
+
+
+def _jsonable(v):
+    import numpy as np
+
+    if isinstance(v, np.integer | np.bool_):
+        return v.item()
+    if isinstance(v, np.floating):
+        return float(v)
+    return str(v)
+
+
 def _records(df) -> list[dict]:
     import numpy as np
 

@@ -1,0 +1,826 @@
+"""The journey generator: child attributes by an attribute synthesizer, journeys by a model that
+keeps the front door's process structure.
+
+What it learns (all as tables of counts, saved as Parquet, no pickles):
+- next-stage counts given the context (previous stage, stage, the episode's history and a few
+  child attributes), at several levels of detail; a context is used only when it holds at least
+  `min_children` children, otherwise the model backs off to less context;
+- day histograms per move (and per previous stage where data allows), over fixed bins;
+- when first episodes start, how many were already open when the window began, the chance of
+  another episode after one ends (corrected for the window's end) and the gaps between them;
+- details: sources per episode, a home team per child and how each stage's team relates to it,
+  need codes, categories of abuse, closure reasons, list numbers and derived flags.
+
+Sampling walks every synthetic episode through the stages at once (vectorised over episodes).
+Only moves the grammar allows have counts, an episode ends (END) only at an exit stage and days
+are never negative, so every sampled journey follows the grammar with non-decreasing dates.
+With a privacy budget the same tables are built from bounded contributions with noise (see
+synth.models.privacy) and nothing is conditioned on child attributes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synth.errors import ModelError
+from synth.journeys import age_band as to_age_band
+from synth.journeys import episodes_from_events
+from synth.models import prepare
+from synth.models.attributes import COLUMNS as ATTRIBUTE_COLUMNS
+from synth.models.attributes import RECORDED, DPMarginals, RecordedAttributes, SDVAttributes
+from synth.models.base import Generator, SyntheticTables, Window, frame_bytes, frame_from_bytes
+from synth.models.privacy import MAX_EPISODES, MAX_STEPS, PrivacyBudget
+from synth.schema import AGE_BANDS
+from synth.stages import EXIT_STAGES, GRAMMAR, HARD_EXITS, STAGES, START_STAGES
+
+START, LC_START, END = "START", "LC_START", "END"
+TOKENS = (*STAGES, START, LC_START, END)
+TOK = {t: i for i, t in enumerate(TOKENS)}
+LC_STAGES = tuple(s for s in STAGES if s not in START_STAGES and s not in HARD_EXITS)
+MAX_CHAIN = 40  # moves per sampled episode before it is cut off (as if still open)
+MAX_WEIGHT = 20.0
+MIN_REPEAT_EPISODES = 20  # exited episodes needed before a repeat chance is kept per intensity  # cap on the inverse-probability weight of a long completed stay
+
+VOCAB = {
+    "prev": TOKENS,
+    "cur": TOKENS,
+    "history": ("1", "20", "21", "30", "31", "32", "40", "41", "42", "2y", "2n"),
+    "age_band": (*AGE_BANDS, "Not known"),
+    "intensity": ("0", "1", "2", "3"),
+    "next": TOKENS,
+}
+# Journeys are conditioned on the age band only among child attributes: disability, UASC status
+# and missing episodes are recorded *because* of where a journey went (Lists 4-8), so they are
+# drawn after the journey instead (synth.models.attributes.RecordedAttributes).
+LEVELS = (
+    ("prev", "cur", "history", "intensity", "age_band"),
+    ("prev", "cur", "history", "intensity"),
+    ("prev", "cur", "intensity"),
+    ("prev", "cur"),
+    ("cur",),
+)
+DP_LEVELS = (("cur", "history"), ("prev", "cur"), ("cur",))
+DURATION_LEVELS = (("prev", "cur", "next"), ("cur", "next"), ("cur",))
+DP_DURATION_LEVELS = (("cur", "next"), ("cur",))
+
+# Day bins (public, fixed): single days to two months, then coarser. A value is drawn uniformly
+# within its bin, so the tails never repeat a real child's exact number of days.
+DAY_BINS = np.array([*range(0, 61), *range(70, 181, 10), *range(210, 366, 30), *range(425, 731, 60),
+                     *range(820, 1461, 90), 1826, 2557, 3653], dtype=np.int64)
+# Under differential privacy, fewer and wider bins: each bin pays the same noise.
+DP_DAY_BINS = np.array([0, 1, 2, 4, 7, 14, 21, 28, 35, 42, 56, 70, 90, 120, 180, 270, 365, 540, 730, 1095, 1460, 3653],
+                       dtype=np.int64)
+RELIABLE_SD = 2.0
+START_BIN_DAYS = 7
+LC_OFFSET_BINS = np.arange(0, 3653 + 30, 30)
+
+
+def allowed_next(cur: str) -> tuple[str, ...]:
+    """Tokens that may follow `cur` (the grammar, plus END after an exit)."""
+    if cur == START:
+        return tuple(START_STAGES)
+    if cur == LC_START:
+        return LC_STAGES
+    nxt = tuple(sorted(GRAMMAR[cur]))
+    return (*nxt, END) if cur in EXIT_STAGES else nxt
+
+
+def _codes(values: pd.Series | np.ndarray, var: str) -> np.ndarray:
+    vocab = VOCAB[var]
+    lookup = {v: i for i, v in enumerate(vocab)}
+    return pd.Series(values).map(lookup).fillna(len(vocab)).to_numpy(dtype=np.int64)
+
+
+def _pack(codes: dict[str, np.ndarray], level: tuple[str, ...]) -> np.ndarray:
+    key = np.zeros(len(codes[level[0]]), dtype=np.int64)
+    for i, var in enumerate(level):
+        key |= codes[var] << (5 * i)
+    return key
+
+
+def _bin_of(days: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.clip(np.searchsorted(edges, days, side="right") - 1, 0, len(edges) - 2)
+
+
+def _draw_in_bins(rng: np.random.Generator, bins: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    lo, hi = edges[bins], edges[bins + 1]
+    return lo + np.floor(rng.random(len(bins)) * (hi - lo)).astype(np.int64)
+
+
+class _Lookup:
+    """Backed-off categorical distributions: contexts at several levels -> weights over outcomes."""
+
+    def __init__(self, table: pd.DataFrame, levels: tuple[tuple[str, ...], ...], outcomes: list, outcome_col: str):
+        self.levels = levels
+        self.outcomes = list(outcomes)
+        self.tables = []
+        index = {o: i for i, o in enumerate(self.outcomes)}
+        for li, level in enumerate(levels):
+            t = table[table["level"] == li]
+            if t.empty:
+                self.tables.append((np.array([], dtype=np.int64), np.zeros((0, len(self.outcomes)))))
+                continue
+            codes = {v: _codes(t[v], v) if v in VOCAB else t[v].to_numpy(dtype=np.int64) for v in level}
+            keys = _pack(codes, level)
+            uniq, inv = np.unique(keys, return_inverse=True)
+            weights = np.zeros((len(uniq), len(self.outcomes)))
+            np.add.at(weights, (inv, t[outcome_col].map(index).to_numpy(dtype=np.int64)), t["count"].to_numpy(float))
+            totals = weights.sum(axis=1)
+            keep = totals > 0
+            cdf = np.cumsum(weights[keep], axis=1) / totals[keep, None]
+            self.tables.append((uniq[keep], cdf))
+
+    def sample(self, rng: np.random.Generator, codes: dict[str, np.ndarray], fallback=None) -> np.ndarray:
+        n = len(next(iter(codes.values())))
+        out = np.full(n, -1, dtype=np.int64)
+        u = rng.random(n)
+        for level, (keys, cdf) in zip(self.levels, self.tables):
+            todo = np.flatnonzero(out < 0)
+            if not len(todo) or not len(keys):
+                continue
+            k = _pack({v: codes[v][todo] for v in level}, level)
+            pos = np.clip(np.searchsorted(keys, k), 0, len(keys) - 1)
+            hit = keys[pos] == k
+            rows = todo[hit]
+            if len(rows):
+                out[rows] = np.minimum((cdf[pos[hit]] <= u[rows, None]).sum(axis=1), len(self.outcomes) - 1)
+        if (out < 0).any():
+            if fallback is None:
+                raise ModelError("the model has no distribution for a context it reached; train it again.")
+            miss = np.flatnonzero(out < 0)
+            out[miss] = fallback(miss)
+        return out
+
+
+class JourneyModel(Generator):
+    name = "journey"
+
+    def __init__(self, params: dict, tables: dict[str, pd.DataFrame], attributes):
+        self.params = params
+        self.tables = tables
+        self.attributes = attributes
+        self.window = Window.from_dict(params["window"])
+        self.recorded = RecordedAttributes(tables["recorded"])
+        self._build()
+
+    # ------------------------------------------------------------------------------------------
+    # Fitting.
+    @classmethod
+    def fit(cls, children: pd.DataFrame, events: pd.DataFrame, episodes: pd.DataFrame, window: Window,
+            spec, budget: PrivacyBudget | None = None) -> JourneyModel:
+        dp = budget is not None
+        kids = prepare.prepare_children(children, spec.rare_threshold)
+        ev = prepare.prepare_events(events, spec.rare_threshold).sort_values(
+            ["child_key", "episode_no", "step"], kind="mergesort").reset_index(drop=True)
+        eps = episodes.sort_values(["child_key", "episode_no"], kind="mergesort").reset_index(drop=True)
+        eps["history"] = prepare.history(eps)
+        if dp:
+            eps["history"] = prepare.history_dp(eps)
+            ev = ev[(ev["episode_no"] <= MAX_EPISODES) & (ev["step"] <= MAX_STEPS)]
+            eps = eps[eps["episode_no"] <= MAX_EPISODES]
+        if not dp:
+            kids["intensity"] = prepare.intensity(eps, kids["child_key"])
+        ctx = prepare.child_context(kids)
+        moves = _moves(ev, eps, ctx, window, weighted=not dp)
+
+        tables: dict[str, pd.DataFrame] = {}
+        if dp:
+            tables["transitions"] = _dp_transitions(moves, budget)
+            tables["durations"] = _dp_durations(moves, budget)
+        else:
+            tables["transitions"] = _transitions(moves, spec.min_children)
+            tables["durations"] = _durations(moves, spec.min_children)
+        starts, lc_share = _starts(eps, window, budget, kids)
+        tables["starts"] = starts
+        repeats, gaps = _repeats(eps, window, budget, kids)
+        tables["repeats"], tables["gaps"] = repeats, gaps
+        tables["details"] = _details(ev, eps, budget)
+
+        reached = prepare.reach(ev, kids["child_key"])
+        share = 1 / (len(ATTRIBUTE_COLUMNS) + len(RECORDED))  # of the attributes budget, per table
+        tables["recorded"] = RecordedAttributes.fit(kids, reached, spec.rare_threshold, budget, share).table
+        if dp:
+            attributes = DPMarginals.fit(kids, budget, share)
+        else:
+            attributes = SDVAttributes(spec.attributes, columns=(*ATTRIBUTE_COLUMNS, "intensity")).fit(
+                kids, epochs=spec.epochs, seed=spec.seed)
+        params = {
+            "window": window.to_dict(), "min_children": spec.min_children, "lc_share": lc_share,
+            "private": dp, "attributes": "dp_marginals" if dp else spec.attributes,
+            "levels": [list(x) for x in (DP_LEVELS if dp else LEVELS)],
+            "duration_levels": [list(x) for x in (DP_DURATION_LEVELS if dp else DURATION_LEVELS)],
+            "day_bins": (DP_DAY_BINS if dp else DAY_BINS).tolist(),
+            "privacy": budget.accounting() if dp else None,
+            "dropped_moves": int(moves.attrs.get("dropped", 0)),
+        }
+        return cls(params, tables, attributes)
+
+    # ------------------------------------------------------------------------------------------
+    # Persistence.
+    def state(self) -> tuple[dict, dict[str, bytes]]:
+        files = {f"{name}.parquet": frame_bytes(t) for name, t in self.tables.items()}
+        if isinstance(self.attributes, SDVAttributes):
+            files["attributes.pkl"] = self.attributes.to_bytes()
+        else:
+            self.params["marginals"] = self.attributes.marginals
+        return self.params, files
+
+    @classmethod
+    def from_state(cls, params: dict, files: dict[str, bytes]) -> JourneyModel:
+        tables = {name[: -len(".parquet")]: frame_from_bytes(data) for name, data in files.items()
+                  if name.endswith(".parquet")}
+        if params["attributes"] == "dp_marginals":
+            attributes = DPMarginals(params["marginals"])
+        else:
+            attributes = SDVAttributes.from_bytes(params["attributes"], files["attributes.pkl"],
+                                                  (*ATTRIBUTE_COLUMNS, "intensity"))
+        return cls(params, tables, attributes)
+
+    def privacy(self) -> dict | None:
+        return self.params.get("privacy")
+
+    # ------------------------------------------------------------------------------------------
+    # Sampling.
+    def _build(self) -> None:
+        levels = tuple(tuple(x) for x in self.params["levels"])
+        self._next = _Lookup(self.tables["transitions"], levels, list(TOKENS), "next")
+        dlevels = tuple(tuple(x) for x in self.params["duration_levels"])
+        self.day_bins = np.array(self.params.get("day_bins", DAY_BINS), dtype=np.int64)
+        self._days = _Lookup(self.tables["durations"], dlevels, list(range(len(self.day_bins) - 1)), "bin")
+        self._details = {}
+        for (field, context), d in self.tables["details"].groupby(["field", "context"]):
+            counts = d["count"].to_numpy(float)
+            if counts.sum() > 0:
+                self._details.setdefault(field, {})[context] = (d["value"].to_numpy(dtype=object), counts / counts.sum())
+        starts = self.tables["starts"]
+        self._starts = {k: t.sort_values("bin") for k, t in starts.groupby("kind")}
+        rep_table = self.tables["repeats"]
+        self._repeat_p = dict(zip(rep_table["history"], rep_table["p"]))
+        self._in_window = dict(zip(rep_table["history"], rep_table["in_window"].fillna(False).astype(bool)))
+        self._gaps = {h: t.sort_values("bin") for h, t in self.tables["gaps"].groupby("history")}
+
+    def sample(self, n_children: int, seed: int) -> SyntheticTables:
+        rng = np.random.default_rng(seed)
+        attrs = self.attributes.sample(n_children, seed)
+        keys = np.char.add(f"syn{seed % 10000:04d}-", np.char.zfill(np.arange(1, n_children + 1).astype(str), 7))
+        attrs.insert(0, "child_key", keys.astype(object))
+        attrs["age_band"] = to_age_band(attrs["age_at_first_contact"]).astype(str)
+        ctx = prepare.child_context(attrs)
+        child_codes = {v: _codes(ctx[v], v) for v in ("age_band", "intensity")}
+        intensity = ctx["intensity"].to_numpy().astype(str)
+        w_start = (self.window.start - pd.Timestamp("1970-01-01")).days
+        w_end = (self.window.end - pd.Timestamp("1970-01-01")).days
+
+        # First episodes.
+        child = np.arange(n_children)
+        lc = rng.random(n_children) < self.params["lc_share"]
+        start_day = np.zeros(n_children, dtype=np.int64)
+        for level in np.unique(intensity):
+            sel = np.flatnonzero(intensity == level)
+            start_day[sel] = self._draw_hist(rng, f"first|{level}", len(sel), START_BIN_DAYS)
+        start_day = np.minimum(w_start + start_day, w_end)
+        start_day[lc] = w_start - self._draw_offsets(rng, "lc_offset", int(lc.sum()))
+        history = np.full(n_children, "1", dtype=object)
+        episode_no = np.ones(n_children, dtype=np.int64)
+        referred_before = np.zeros(n_children, dtype=np.int64)  # per child: episodes that reached a referral
+        dp = self.params["private"]
+
+        records = []
+        while len(child):
+            ev, exited, end_day, referred = self._walk(rng, child, episode_no, history, lc, start_day,
+                                                       child_codes, w_end)
+            records.append(ev)
+            # Another episode after an exit, with a gap; only inside the window.
+            referred_before[child[referred]] += 1
+            if dp:
+                nxt_hist = np.where(referred, "2y", "2n").astype(object)
+            else:
+                nxt_hist = prepare.history_label(episode_no + 1, referred_before[child])
+            keyed = np.char.add(np.char.add(nxt_hist.astype(str), "|"), intensity[child])
+            known = pd.Series(keyed).isin(self._repeat_p.keys()).to_numpy()
+            key = np.where(known, keyed, nxt_hist.astype(str))
+            p = pd.Series(key).map(self._repeat_p).fillna(0.0).to_numpy()
+            within = pd.Series(key).map(self._in_window).fillna(False).to_numpy(dtype=bool)
+            again = exited & (rng.random(len(child)) < p)
+            gap = np.zeros(len(child), dtype=np.int64)
+            for k in np.unique(key[again]):
+                sel = np.flatnonzero(again & (key == k))
+                limit = (w_end - end_day[sel]) if within[sel[0]] else None
+                gap[sel] = np.maximum(1, self._draw_gap(rng, k, len(sel), limit))
+            new_start = end_day + gap
+            again &= new_start <= w_end
+            child, episode_no, history = child[again], episode_no[again] + 1, nxt_hist[again].astype(object)
+            start_day, lc = new_start[again], np.zeros(int(again.sum()), dtype=bool)
+
+        events = pd.concat(records, ignore_index=True).sort_values(["child", "episode_no", "step"], kind="mergesort")
+        events = self._with_details(rng, events.reset_index(drop=True), n_children)
+        events["child_key"] = keys.astype(object)[events["child"].to_numpy()]
+        events["date"] = pd.Timestamp("1970-01-01") + pd.to_timedelta(events["day"], unit="D")
+        events = events[["child_key", "episode_no", "step", "stage", "date", "source", "team", "need_code",
+                         "abuse_category", "closure_reason", "list_no", "derived"]].reset_index(drop=True)
+        episodes = episodes_from_events(events)
+        attrs = attrs[attrs["child_key"].isin(events["child_key"])].reset_index(drop=True)
+        children = self.recorded.fill(attrs, prepare.reach(events, attrs["child_key"]), rng)
+        children = children[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
+                             "uasc", "missing_episodes", "previous_cp_plans"]]
+        return SyntheticTables(children, events, episodes)
+
+    def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end):
+        """Walk a batch of episodes (one per child) from their start to an exit or the window end."""
+        n = len(child)
+        prev = np.full(n, TOK[START])
+        cur = np.where(lc, TOK[LC_START], TOK[START])
+        day = start_day.astype(np.int64).copy()
+        hist_codes = _codes(history, "history")
+        step = np.zeros(n, dtype=np.int64)
+        exited = np.zeros(n, dtype=bool)
+        referred = np.zeros(n, dtype=bool)
+        active = np.ones(n, dtype=bool)
+        out = []
+        first = True
+        while active.any():
+            idx = np.flatnonzero(active)
+            codes = {"prev": prev[idx], "cur": cur[idx], "history": hist_codes[idx],
+                     **{v: c[child[idx]] for v, c in child_codes.items()}}
+            nxt = self._next.sample(rng, codes, fallback=lambda miss, c=cur[idx]: self._grammar_fallback(rng, c[miss]))
+            ends = nxt == TOK[END]
+            exited[idx[ends]] = True
+            go = idx[~ends]
+            nx = nxt[~ends]
+            if first:
+                days = np.zeros(len(go), dtype=np.int64)
+            else:
+                dcodes = {"prev": prev[go], "cur": cur[go], "next": nx}
+                bins = self._days.sample(rng, dcodes, fallback=lambda miss: np.zeros(len(miss), dtype=np.int64))
+                days = _draw_in_bins(rng, bins, self.day_bins)
+            new_day = day[go] + days
+            inside = new_day <= w_end
+            go, nx, new_day = go[inside], nx[inside], new_day[inside]
+            stage_names = np.array(TOKENS, dtype=object)[nx]
+            out.append(pd.DataFrame({"child": child[go], "episode_no": episode_no[go], "step": step[go],
+                                     "stage": stage_names, "prev": np.array(TOKENS, dtype=object)[cur[go]],
+                                     "day": new_day, "history": history[go]}))
+            referred[go[stage_names == "referral"]] = True
+            prev[go], cur[go], day[go] = cur[go], nx, new_day
+            step[go] += 1
+            active[:] = False
+            active[go] = True
+            active &= step < MAX_CHAIN
+            first = False
+        ev = pd.concat(out, ignore_index=True) if out else pd.DataFrame(
+            columns=["child", "episode_no", "step", "stage", "prev", "day", "history"])
+        last_day = ev.groupby("child")["day"].max().reindex(child).to_numpy() if len(ev) else start_day
+        return ev, exited, np.where(np.isnan(last_day.astype(float)), start_day, last_day).astype(np.int64), referred
+
+    def _grammar_fallback(self, rng, cur_codes: np.ndarray) -> np.ndarray:
+        out = np.empty(len(cur_codes), dtype=np.int64)
+        for c in np.unique(cur_codes):
+            sel = np.flatnonzero(cur_codes == c)
+            options = [TOK[t] for t in allowed_next(TOKENS[c])]
+            out[sel] = rng.choice(options, size=len(sel))
+        return out
+
+    def _draw_hist(self, rng, kind: str, n: int, width: int) -> np.ndarray:
+        t = self._starts.get(kind)
+        if t is None or t["count"].sum() <= 0:
+            t = self._starts.get(kind.split("|")[0])
+        if t is None or t["count"].sum() <= 0 or n == 0:
+            return np.zeros(n, dtype=np.int64)
+        p = t["count"].to_numpy(float)
+        b = rng.choice(t["bin"].to_numpy(), size=n, p=p / p.sum())
+        return b * width + rng.integers(0, width, n)
+
+    def _draw_offsets(self, rng, kind: str, n: int) -> np.ndarray:
+        t = self._starts.get(kind)
+        if t is None or t["count"].sum() <= 0 or n == 0:
+            return np.ones(n, dtype=np.int64)
+        p = t["count"].to_numpy(float)
+        bins = rng.choice(t["bin"].to_numpy(), size=n, p=p / p.sum())
+        return np.maximum(1, _draw_in_bins(rng, bins, LC_OFFSET_BINS))
+
+    def _draw_gap(self, rng, history: str, n: int, limit: np.ndarray | None = None) -> np.ndarray:
+        """Days between episodes; with `limit`, drawn from the gaps that fit in that many days."""
+        t = self._gaps.get(history)
+        if t is None or t["count"].sum() <= 0:
+            t = self._gaps.get(history.split("|")[0])
+        if t is None or t["count"].sum() <= 0:
+            t = self.tables["gaps"].groupby("bin", as_index=False)["count"].sum()
+        p = t["count"].to_numpy(float)
+        if p.sum() <= 0:
+            return np.full(n, 180, dtype=np.int64)
+        edges = DP_DAY_BINS if self.params["private"] else DAY_BINS
+        cdf = np.cumsum(p) / p.sum()
+        top = np.ones(n) if limit is None else cdf[_bin_of(np.maximum(limit, 1), edges)]
+        bins = t["bin"].to_numpy()[np.minimum(np.searchsorted(cdf, rng.random(n) * top, side="right"), len(cdf) - 1)]
+        days = _draw_in_bins(rng, bins, edges)
+        return days if limit is None else np.minimum(days, np.maximum(limit, 1))
+
+    def _detail(self, rng, field: str, contexts: np.ndarray, fallbacks: np.ndarray | None = None) -> np.ndarray:
+        """Draw one detail value per row given its context (falling back to the wider context)."""
+        out = np.full(len(contexts), None, dtype=object)
+        dist = self._details.get(field)
+        if not dist or not len(contexts):
+            return out
+        ctx = contexts.astype(str)
+        uniq, first, inv = np.unique(ctx, return_index=True, return_inverse=True)
+        order = np.argsort(inv, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
+        for i, c in enumerate(uniq):
+            d = dist.get(c)
+            if d is None and fallbacks is not None:
+                d = dist.get(str(fallbacks[first[i]]))
+            if d is None:
+                continue
+            values, p = d
+            sel = order[bounds[i]:bounds[i + 1]]
+            out[sel] = values[rng.choice(len(values), size=len(sel), p=p)]
+        return out
+
+    def _with_details(self, rng, ev: pd.DataFrame, n_children: int) -> pd.DataFrame:
+        move = (ev["prev"].astype(str) + ">" + ev["stage"].astype(str)).to_numpy()
+        wide = ("*>" + ev["stage"].astype(str)).to_numpy()
+
+        def clean(values: np.ndarray) -> np.ndarray:
+            return np.where(np.isin(values.astype(str), ["=none", "None"]), None, values)
+
+        # Source: one per episode, on its contacts and referrals.
+        first = (ev["step"] == 0).to_numpy()
+        ep_ctx = (ev.loc[first, "stage"].astype(str) + "|" + ev.loc[first, "history"].astype(str)).to_numpy()
+        ep_wide = (ev.loc[first, "stage"].astype(str) + "|*").to_numpy()
+        ep_source = clean(self._detail(rng, "source", ep_ctx, ep_wide))
+        src = ep_source[np.cumsum(first) - 1]
+        ev["source"] = np.where(ev["stage"].isin(["contact", "referral"]), src, None)
+        # Teams: a home team per child, and per stage whether the event is with it.
+        home = clean(self._detail(rng, "home_team", np.full(n_children, "*", dtype=object)))
+        label = self._detail(rng, "team_label", move, wide).astype(object)
+        team = np.where(label == "=home", home[ev["child"].to_numpy()], label)
+        ev["team"] = clean(np.where(pd.isna(team), "=none", team).astype(object))
+        for field in ("need_code", "abuse_category", "closure_reason"):
+            ev[field] = clean(self._detail(rng, field, move, wide))
+        lists = self._detail(rng, "list_no", move, wide)
+        ev["list_no"] = pd.to_numeric(pd.Series(lists), errors="coerce").fillna(0).astype(np.int8).to_numpy()
+        ev["derived"] = pd.Series(self._detail(rng, "derived", move, wide)).eq("1").to_numpy()
+        return ev
+
+
+# ----------------------------------------------------------------------------------------------
+# What the model learns, as tables of counts.
+def observed_chance(remaining: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """P(a stay of `days` would have ended inside the window), from the days left at each entry."""
+    r = np.sort(remaining)
+    return 1.0 - np.searchsorted(r, days, side="left") / max(len(r), 1)
+
+
+def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Window,
+           weighted: bool = True) -> pd.DataFrame:
+    """Every move of every episode, with its context: (prev, cur) -> next and the days it took.
+
+    Each episode contributes START -> first stage (LC_START for episodes already open when the
+    window began), its moves, and -> END after its exit. Moves the grammar does not allow are
+    dropped (real data can hold them; synthetic data never will).
+
+    Long stays are under-represented among completed ones: a CP plan that started a year before
+    the window closed is seen to end only if it lasted less than a year. Each completed move is
+    weighted by the inverse of its chance of being seen (`w`, capped at MAX_WEIGHT), so the model
+    learns the untruncated process; sampling inside the same window truncates it again.
+    """
+    e = ev[["child_key", "episode_no", "step", "stage", "date"]]
+    info = eps[["child_key", "episode_no", "history", "left_censored", "censored"]]
+    e = e.merge(info, on=["child_key", "episode_no"], how="inner")
+    same_next = e[["child_key", "episode_no"]].shift(-1).eq(e[["child_key", "episode_no"]]).all(axis=1)
+    starter = np.where(e["left_censored"], LC_START, START)
+    prev = e["stage"].shift(1).where(e["step"] > 0, pd.Series(starter, index=e.index))
+    nxt = e["stage"].shift(-1).where(same_next)
+    nxt = nxt.where(same_next | e["censored"], END)  # after the last stage: END unless still open
+    days = (e["date"].shift(-1) - e["date"]).dt.days.where(same_next)
+    moves = pd.DataFrame({"child_key": e["child_key"], "history": e["history"], "prev": prev, "cur": e["stage"],
+                          "next": nxt, "days": days})
+    firsts = e[e["step"] == 0]
+    opening = pd.DataFrame({"child_key": firsts["child_key"], "history": firsts["history"], "prev": START,
+                            "cur": np.where(firsts["left_censored"], LC_START, START), "next": firsts["stage"],
+                            "days": np.nan})
+    remaining = (window.end - e["date"]).dt.days.to_numpy()
+    moves["w"] = 1.0
+    if weighted:
+        for idx in moves.groupby("cur").indices.values():
+            done = idx[moves["days"].to_numpy()[idx] >= 0]
+            chance = observed_chance(remaining[idx], moves["days"].to_numpy()[done])
+            moves.loc[moves.index[done], "w"] = 1.0 / np.maximum(chance, 1.0 / MAX_WEIGHT)
+    opening["w"] = 1.0
+    moves = pd.concat([opening, moves.dropna(subset=["next"])], ignore_index=True)
+    allowed = {f"{c}>{n}" for c in (*STAGES, START, LC_START) for n in allowed_next(c)}
+    ok = (moves["cur"].astype(str) + ">" + moves["next"].astype(str)).isin(allowed).to_numpy()
+    moves = moves[ok].merge(ctx, on="child_key", how="left")
+    moves.attrs["dropped"] = int((~ok).sum())
+    return moves.reset_index(drop=True)
+
+
+def _level_rows(moves: pd.DataFrame, levels, outcome: str, min_children: int, value: str = "count") -> pd.DataFrame:
+    parts = []
+    for li, level in enumerate(levels):
+        cols = list(level)
+        counts = moves.groupby([*cols, outcome], observed=True)["w"].sum().rename(value).reset_index()
+        if li < len(levels) - 1:
+            kids = moves.groupby(cols, observed=True)["child_key"].nunique().rename("children").reset_index()
+            counts = counts.merge(kids[kids["children"] >= min_children][cols], on=cols, how="inner")
+        counts["level"] = li
+        parts.append(counts)
+    out = pd.concat(parts, ignore_index=True)
+    for var in VOCAB:
+        if var not in out:
+            out[var] = "*"
+        out[var] = out[var].fillna("*")
+    return out
+
+
+def _transitions(moves: pd.DataFrame, min_children: int) -> pd.DataFrame:
+    return _level_rows(moves, LEVELS, "next", min_children)
+
+
+def _durations(moves: pd.DataFrame, min_children: int) -> pd.DataFrame:
+    m = moves[moves["days"].notna() & (moves["next"] != END) & ~moves["cur"].isin([START, LC_START])].copy()
+    m["bin"] = _bin_of(m["days"].to_numpy(dtype=np.int64), DAY_BINS)
+    return _level_rows(m, DURATION_LEVELS, "bin", min_children)
+
+
+def _transition_domain() -> pd.DataFrame:
+    """Every (prev, cur, next) the grammar allows: the fixed domain of the private histograms."""
+    rows = []
+    for cur in (*STAGES, START, LC_START):
+        if cur in (START, LC_START):
+            prevs = [START]
+        else:
+            prevs = [p for p in STAGES if cur in GRAMMAR[p]]
+            if cur in START_STAGES:
+                prevs.append(START)
+            if cur in LC_STAGES:
+                prevs.append(LC_START)
+        for p in prevs:
+            for nxt in allowed_next(cur):
+                rows.append((p, cur, nxt))
+    return pd.DataFrame(rows, columns=["prev", "cur", "next"])
+
+
+def _reliable(totals: pd.Series, cells: pd.Series, scale: float) -> pd.Series:
+    """Contexts whose noisy total is clear of the noise in it (RELIABLE_SD standard deviations)."""
+    return totals >= RELIABLE_SD * scale * np.sqrt(2 * cells)
+
+
+def _dp_levels(d: pd.DataFrame, levels: list[list[str]], outcome: str, scale: float) -> pd.DataFrame:
+    """Sum unclipped noisy counts into coarser contexts; keep the detailed contexts only where the
+    signal clears the noise; clip at zero last."""
+    parts = []
+    for li, cols in enumerate(levels):
+        agg = d.groupby([*cols, outcome], as_index=False)["count"].sum() if li else d[[*cols, outcome, "count"]]
+        if li < len(levels) - 1:
+            g = agg.groupby(cols)["count"]
+            ok = _reliable(g.transform("sum"), g.transform("size") * (len(d) / max(len(agg), 1)), scale)
+            agg = agg[ok]
+        parts.append(agg.assign(level=li))
+    out = pd.concat(parts, ignore_index=True)
+    out["count"] = out["count"].clip(lower=0).round()
+    for var in VOCAB:
+        if var not in out:
+            out[var] = "*"
+        out[var] = out[var].fillna("*")
+    return out
+
+
+def _dp_transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
+    """Two noisy tables over the grammar's domain: (stage -> next), always used, and (previous
+    stage, stage -> next), used where its signal clears the noise. A child moves at most
+    MAX_EPISODES * (MAX_STEPS + 2) times (opening and END included): the sensitivity of each."""
+    domain = _transition_domain()
+    sensitivity = MAX_EPISODES * (MAX_STEPS + 2)
+    parts = []
+    domain = domain.merge(pd.DataFrame({"history": ["1", "2y", "2n"]}), how="cross")
+    for li, (cols, share) in enumerate(((["cur", "history"], 0.3), (["prev", "cur"], 0.3), (["cur"], 0.4))):
+        dom = domain[[*cols, "next"]].drop_duplicates()
+        counts = moves.groupby([*cols, "next"]).size().rename("true").reset_index()
+        d = dom.merge(counts, on=[*cols, "next"], how="left").fillna({"true": 0})
+        d["count"] = budget.noisy_counts(d["true"].to_numpy(), "transitions", sensitivity, share,
+                                         what=f"next-stage counts by {'+'.join(cols)}", clip=False)
+        if len(cols) > 1:
+            g = d.groupby(cols)["count"]
+            d = d[_reliable(g.transform("sum"), g.transform("size"), budget.scale("transitions", sensitivity, share))]
+        parts.append(d.drop(columns="true").assign(level=li))
+    out = pd.concat(parts, ignore_index=True)
+    out["count"] = out["count"].clip(lower=0).round()
+    for var in VOCAB:
+        if var not in out:
+            out[var] = "*"
+        out[var] = out[var].fillna("*")
+    return out
+
+
+def _dp_durations(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
+    edges = _transition_domain()
+    edges = edges[(edges["next"] != END) & ~edges["cur"].isin([START, LC_START])][["cur", "next"]].drop_duplicates()
+    domain = edges.merge(pd.DataFrame({"bin": np.arange(len(DP_DAY_BINS) - 1)}), how="cross")
+    m = moves[moves["days"].notna() & (moves["next"] != END) & ~moves["cur"].isin([START, LC_START])]
+    m = m.assign(bin=_bin_of(m["days"].to_numpy(dtype=np.int64), DP_DAY_BINS))
+    counts = m.groupby(["cur", "next", "bin"]).size().rename("true").reset_index()
+    d = domain.merge(counts, on=["cur", "next", "bin"], how="left").fillna({"true": 0})
+    sensitivity = MAX_EPISODES * MAX_STEPS
+    d["count"] = budget.noisy_counts(d["true"].to_numpy(), "durations", sensitivity=sensitivity,
+                                     what="day histograms per move", clip=False)
+    return _dp_levels(d.drop(columns="true"), [["cur", "next"], ["cur"]], "bin", budget.scale("durations", sensitivity))
+
+
+def _hist(values: np.ndarray, n_bins: int) -> np.ndarray:
+    return np.bincount(np.clip(values, 0, n_bins - 1), minlength=n_bins)
+
+
+def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
+            kids: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """When first episodes start (7-day bins; per intensity too, when not private), and those
+    open before the window (30-day bins)."""
+    first = eps[eps["episode_no"] == 1]
+    n_bins = max(1, (window.end - window.start).days // START_BIN_DAYS + 1)
+    fresh = first[~first["left_censored"]]
+    offsets = ((fresh["start_date"] - window.start).dt.days.clip(lower=0) // START_BIN_DAYS).to_numpy(dtype=np.int64)
+    first_counts = _hist(offsets, n_bins).astype(float)
+    lc = first[first["left_censored"]]
+    lc_off = _bin_of((window.start - lc["start_date"]).dt.days.clip(lower=1).to_numpy(dtype=np.int64), LC_OFFSET_BINS)
+    lc_counts = _hist(lc_off, len(LC_OFFSET_BINS) - 1).astype(float)
+    n_lc, n_all = float(len(lc)), float(len(first))
+    if budget is not None:
+        # Each child has one first episode: it adds 1 to one of the two histograms (sensitivity 1 each,
+        # disjoint, so they share one budget), and 1 to the left-censored count.
+        first_counts = budget.noisy_counts(first_counts, "starts", 1, share=0.5, what="first starts")
+        lc_counts = budget.noisy_counts(lc_counts, "starts", 1, share=0.25, what="open before the window")
+        n_lc, n_all = budget.noisy_counts(np.array([n_lc, n_all - n_lc]), "starts", 1, share=0.25,
+                                          what="left-censored share")
+        n_all = n_lc + n_all
+    parts = [pd.DataFrame({"kind": "first", "bin": np.arange(n_bins), "count": first_counts}),
+             pd.DataFrame({"kind": "lc_offset", "bin": np.arange(len(lc_counts)), "count": lc_counts})]
+    if budget is None and "intensity" in kids:
+        level = fresh["child_key"].map(kids.set_index("child_key")["intensity"]).to_numpy()
+        for value in np.unique(level):
+            parts.append(pd.DataFrame({"kind": f"first|{value}", "bin": np.arange(n_bins),
+                                       "count": _hist(offsets[level == value], n_bins).astype(float)}))
+    return pd.concat(parts, ignore_index=True), float(n_lc / n_all) if n_all > 0 else 0.0
+
+
+def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
+             kids: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chance of another episode after an exit, by history, corrected for the window's end.
+
+    p = (episodes followed by another) / sum over exited episodes of G(days left in the window),
+    where G is the distribution of gaps: an episode that ended a week before the window closed
+    had little chance to be seen followed.
+    """
+    e = eps.sort_values(["child_key", "episode_no"])
+    nxt_start = e.groupby("child_key")["start_date"].shift(-1)
+    exited = e[~e["censored"]].copy()
+    exited["followed"] = nxt_start.loc[exited.index].notna()
+    exited["gap"] = (nxt_start.loc[exited.index] - exited["end_date"]).dt.days
+    if budget is not None:
+        exited["next_history"] = np.where(exited["path"].str.contains("referral", regex=False), "2y", "2n")
+    else:
+        referred = e["path"].str.contains("referral", regex=False).astype(int)
+        so_far = referred.groupby(e["child_key"]).cumsum().loc[exited.index]
+        exited["next_history"] = prepare.history_label(exited["episode_no"].to_numpy() + 1, so_far.to_numpy())
+    exited["left"] = (window.end - exited["end_date"]).dt.days.clip(lower=0)
+    histories = sorted(exited["next_history"].unique()) if budget is None else ["2n", "2y"]
+    bins_edges = DAY_BINS if budget is None else DP_DAY_BINS
+    n_bins = len(bins_edges) - 1
+    gap_rows, rep_rows = [], []
+    for h in histories:
+        sub = exited[exited["next_history"] == h]
+        gaps = sub.loc[sub["followed"], "gap"].clip(lower=0).to_numpy(dtype=np.int64)
+        weights = np.ones(len(gaps))
+        if budget is None:  # long gaps are seen less often before the window closes (as in _moves)
+            weights = 1.0 / np.maximum(observed_chance(sub["left"].to_numpy(), gaps), 1.0 / MAX_WEIGHT)
+        counts = np.bincount(_bin_of(gaps, bins_edges), weights=weights, minlength=n_bins).astype(float)
+        followed = float(sub["followed"].sum())
+        if budget is not None:
+            share = 1 / (3 * len(histories))
+            counts = budget.noisy_counts(counts, "repeats", MAX_EPISODES, share, what=f"gaps {h}")
+            followed = float(budget.noisy_counts(np.array([followed]), "repeats", MAX_EPISODES, share,
+                                                 what=f"followed {h}")[0])
+        cdf = np.cumsum(counts) / counts.sum() if counts.sum() > 0 else np.ones(n_bins)
+        chance = cdf[_bin_of(sub["left"].to_numpy(dtype=np.int64), bins_edges)]
+        denom = float(chance.sum())
+        if budget is not None:
+            denom = float(budget.noisy_counts(np.array([denom]), "repeats", MAX_EPISODES, share,
+                                              what=f"exposure {h}")[0])
+        p = min(1.0, followed / denom) if denom > 0 else 0.0
+        rep_rows.append({"history": h, "p": p, "in_window": False, "bins": "dp" if budget is not None else "fine"})
+        if budget is None and "intensity" in kids:  # and per intensity, where there are enough episodes
+            level = sub["child_key"].map(kids.set_index("child_key")["intensity"]).to_numpy()
+            for value in np.unique(level):
+                mine = level == value
+                if mine.sum() >= MIN_REPEAT_EPISODES:
+                    # A child's intensity is what its journeys came to inside the window, so given
+                    # it, the chance is the plain share followed and the gap must fit the window.
+                    rep_rows.append({"history": f"{h}|{value}", "p": float(sub["followed"].to_numpy()[mine].mean()),
+                                     "in_window": True})
+                    mine_gaps = sub.loc[sub["followed"].to_numpy() & mine, "gap"].clip(lower=0).to_numpy(dtype=np.int64)
+                    if len(mine_gaps) >= MIN_REPEAT_EPISODES:
+                        gap_rows.append(pd.DataFrame({"history": f"{h}|{value}", "bin": np.arange(n_bins),
+                                                      "count": _hist(_bin_of(mine_gaps, bins_edges), n_bins)}))
+        gap_rows.append(pd.DataFrame({"history": h, "bin": np.arange(n_bins), "count": counts}))
+    gaps = pd.concat(gap_rows, ignore_index=True) if gap_rows else pd.DataFrame(columns=["history", "bin", "count"])
+    return pd.DataFrame(rep_rows, columns=["history", "p", "in_window"]), gaps.assign(
+        edges="dp" if budget is not None else "fine")
+
+
+DETAIL_FIELDS = ("team_label", "need_code", "abuse_category", "closure_reason", "list_no", "derived")
+PUBLIC_DOMAINS = {
+    "need_code": ("N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9", "=none"),
+    "abuse_category": ("NEG", "PHY", "SAB", "EMO", "MUL", "=none"),
+    "closure_reason": ("RC1", "RC2", "RC3", "RC4", "RC5", "RC6", "RC7", "RC8", "RC9", "=none"),
+    "list_no": tuple(str(i) for i in range(1, 9)),
+    "derived": ("0", "1"),
+}
+
+
+def _details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget | None) -> pd.DataFrame:
+    """Value counts of event details by move (prev>stage, and *>stage), sources by episode start,
+    and home teams by child."""
+    ev = ev.copy()
+    prev = ev["stage"].shift(1).where(ev["step"] > 0)
+    lc = ev.merge(eps[["child_key", "episode_no", "left_censored"]], on=["child_key", "episode_no"],
+                  how="left")["left_censored"].fillna(False).to_numpy()
+    prev = prev.fillna(pd.Series(np.where(lc, LC_START, START), index=ev.index))
+    ev["move"] = prev + ">" + ev["stage"]
+    ev["wide"] = "*>" + ev["stage"]
+    per_team = ev.dropna(subset=["team"]).groupby(["child_key", "team"]).size().rename("n").reset_index()
+    per_team = per_team.sort_values(["child_key", "n", "team"], ascending=[True, False, True], kind="mergesort")
+    home = per_team.drop_duplicates("child_key").set_index("child_key")["team"]
+    home_of = ev["child_key"].map(home)
+    ev["team_label"] = np.where(ev["team"].isna(), "=none", np.where(ev["team"] == home_of, "=home", ev["team"]))
+    ev["list_no"] = ev["list_no"].astype(int).astype(str)
+    ev["derived"] = ev["derived"].astype(int).astype(str)
+    for col in ("need_code", "abuse_category", "closure_reason"):
+        ev[col] = ev[col].fillna("=none")
+    ep_first = ev[ev["step"] == 0].merge(eps[["child_key", "episode_no", "history", "source"]],
+                                         on=["child_key", "episode_no"], how="left", suffixes=("_ev", ""))
+    ep_first["source"] = ep_first["source"].fillna("=none")
+
+    if budget is None:
+        parts = []
+        for field in DETAIL_FIELDS:
+            for ctx_col in ("move", "wide"):
+                c = ev.groupby([ctx_col, field]).size().rename("count").reset_index()
+                parts.append(c.rename(columns={ctx_col: "context", field: "value"}).assign(field=field))
+        for ctx in ("narrow", "wide"):
+            key = ep_first["stage"] + "|" + (ep_first["history"] if ctx == "narrow" else "*")
+            c = ep_first.assign(context=key).groupby(["context", "source"]).size().rename("count").reset_index()
+            parts.append(c.rename(columns={"source": "value"}).assign(field="source"))
+        h = home.value_counts().rename("count").reset_index()
+        parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": h.iloc[:, 0], "count": h["count"]}))
+        out = pd.concat(parts, ignore_index=True)
+        out["value"] = out["value"].astype(str)
+        return out[["field", "context", "value", "count"]]
+    return _dp_details(ev, ep_first, home, budget)
+
+
+def _dp_details(ev: pd.DataFrame, ep_first: pd.DataFrame, home: pd.Series, budget: PrivacyBudget) -> pd.DataFrame:
+    from synth.schema import SOURCE_CODES
+
+    n_fields = len(DETAIL_FIELDS) + 2  # + source + home_team
+    share = 1 / n_fields
+    parts = []
+    # Team names are not public: keep those whose noisy child count clears the stability threshold.
+    teams = home.value_counts()
+    noisy = budget.noisy_counts(teams.to_numpy(), "details", 1, share, what="home teams")
+    threshold = budget.stable_threshold("details", 1, share)
+    released = [t for t, c in zip(teams.index, noisy) if c > threshold]
+    parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": released,
+                               "count": [c for c, t in zip(noisy, teams.index) if t in released]}))
+    moves = _transition_domain()
+    contexts = sorted(set(moves["prev"] + ">" + moves["cur"]) | {f"*>{s}" for s in STAGES})
+    domains = {**PUBLIC_DOMAINS, "team_label": ("=home", "=none", *released)}
+    for field in DETAIL_FIELDS:
+        values = domains[field]
+        d = pd.MultiIndex.from_product([contexts, values], names=["context", "value"]).to_frame(index=False)
+        narrow = ev.groupby(["move", field]).size().rename("true").reset_index().rename(
+            columns={"move": "context", field: "value"})
+        d = d.merge(narrow, on=["context", "value"], how="left").fillna({"true": 0})
+        is_wide = d["context"].str.startswith("*>")
+        d.loc[is_wide, "true"] = 0
+        d["count"] = budget.noisy_counts(d["true"].to_numpy(), "details", MAX_EPISODES * (MAX_STEPS + 1), share,
+                                         what=f"detail {field}", clip=False)
+        d["stage"] = d["context"].str.split(">").str[1]
+        wide = d[~is_wide].groupby(["stage", "value"], as_index=False)["count"].sum()
+        wide["context"] = "*>" + wide["stage"]
+        both = pd.concat([d[~is_wide][["context", "value", "count"]], wide[["context", "value", "count"]]])
+        parts.append(both.assign(field=field, count=both["count"].clip(lower=0).round()))
+    src_values = (*SOURCE_CODES, "=none")
+    ctx = [f"{s}|{h}" for s in (*START_STAGES, *LC_STAGES) for h in ("1", "2", "3")]
+    d = pd.MultiIndex.from_product([ctx, src_values], names=["context", "value"]).to_frame(index=False)
+    key = ep_first["stage"] + "|" + ep_first["history"]
+    c = ep_first.assign(context=key).groupby(["context", "source"]).size().rename("true").reset_index()
+    d = d.merge(c.rename(columns={"source": "value"}), on=["context", "value"], how="left").fillna({"true": 0})
+    d["count"] = budget.noisy_counts(d["true"].to_numpy(), "details", MAX_EPISODES, share, what="sources",
+                                     clip=False)
+    wide = d.assign(context=d["context"].str.split("|").str[0] + "|*").groupby(
+        ["context", "value"], as_index=False)["count"].sum()
+    both = pd.concat([d[["context", "value", "count"]], wide])
+    parts.append(both.assign(field="source", count=both["count"].clip(lower=0).round()))
+    out = pd.concat(parts, ignore_index=True)
+    out["value"] = out["value"].astype(str)
+    return out[["field", "context", "value", "count"]]
