@@ -235,6 +235,84 @@ def evaluate(dataset_dir: Path, synth_dir: Path, as_json: bool) -> None:
         click.echo(f"{name}: {t['value']:.4g} (target {t['target']}) {'met' if t['met'] else 'NOT met'}")
 
 
+@main.command()
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.argument("synth_dir", type=click.Path(path_type=Path))
+@click.option("--profile", default="default", show_default=True, help="default, dfe, opensafely or acro.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for disclosure_report.json/.html and map.json.")
+@click.option("--no-fidelity", is_flag=True, help="Skip the fidelity figures (faster).")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def check(dataset_dir: Path, synth_dir: Path, profile: str, out_dir: Path, no_fidelity: bool, as_json: bool) -> None:
+    """Run the release gate. Exit 0: all pass; 1: a check failed; 3: none failed, some need review."""
+    from synth.disclosure import get_profile, run_gate
+    from synth.synthetic import read_pair
+
+    get_profile(profile)
+    real, synth = read_pair(dataset_dir, synth_dir)
+    result = run_gate(real, synth, profile, fidelity=not no_fidelity)
+    _write_report_dir(out_dir, result)
+    d = result.report.to_dict()
+    if as_json:
+        click.echo(json.dumps({"ok": True, "report_dir": str(out_dir), **d}, indent=2, default=_jsonable))
+    else:
+        click.echo(f"Verdict: {d['verdict'].upper()} ({d['counts']['pass']} passed, {d['counts']['review']} to review, "
+                   f"{d['counts']['fail']} failed). Report: {out_dir / 'disclosure_report.html'}")
+        for c in d["checks"]:
+            click.echo(f"  {c['status'].upper():6} {c['title']}")
+    sys.exit({"pass": 0, "fail": 1, "review": 3}[d["verdict"]])
+
+
+def _write_report_dir(out_dir: Path, result) -> None:
+    import shutil
+    import uuid
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        (tmp / "disclosure_report.json").write_text(result.report.to_json())
+        (tmp / "disclosure_report.html").write_text(result.report.to_html())
+        (tmp / "map.json").write_text(json.dumps(result.map_json, indent=1))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@main.command()
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.argument("synth_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="BUNDLE.zip")
+@click.option("--profile", default="default", show_default=True)
+@click.option("--release-id", default=None, help="Default: a new random id.")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def bundle(dataset_dir: Path, synth_dir: Path, out: Path, profile: str, release_id: str | None, as_json: bool) -> None:
+    """Run the gate and, unless a check fails, write the release bundle (a Frictionless data package)."""
+    import uuid
+
+    from synth.bundle import write_bundle
+    from synth.disclosure import get_profile, run_gate
+    from synth.synthetic import read_pair
+
+    get_profile(profile)
+    real, synth = read_pair(dataset_dir, synth_dir)
+    rid = release_id or uuid.uuid4().hex[:12]
+    result = run_gate(real, synth, profile, release={"release_id": rid})
+    if result.verdict == "fail":
+        failed = [c.title for c in result.report.checks if c.status == "fail"]
+        _fail(f"the release gate failed ({'; '.join(failed)}); no bundle was written.", as_json, code=1)
+    write_bundle(out, synth, result.map_json, result.report, rid, real.lineage_hash)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "bundle": str(out), "release_id": rid, "verdict": result.verdict}))
+    else:
+        click.echo(f"Release {rid} ({result.verdict}) written to {out}")
+
+
 def _jsonable(v):
     import numpy as np
 

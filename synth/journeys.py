@@ -135,7 +135,14 @@ CLASSIFICATIONS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
     "referral_source": ("Referral source", lambda e: source_group(e["source"])),
     "team": ("Team", lambda e: e["team"].fillna("Not recorded")),
     "missing": ("Missing episodes", lambda e: missing_band(e["missing_episodes"])),
+    "year": ("Year (April to March) the journey began", lambda e: financial_year(e["start_date"])),
 }
+
+
+def financial_year(dates: pd.Series) -> pd.Series:
+    """`2021-22` for dates from 1 April 2021 to 31 March 2022."""
+    start = dates.dt.year - (dates.dt.month < 4).astype(int)
+    return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
 
 
 def classify_episodes(episodes: pd.DataFrame, children: pd.DataFrame, key: str = "child_key",

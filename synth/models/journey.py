@@ -73,6 +73,8 @@ DP_DAY_BINS = np.array([0, 1, 2, 4, 7, 14, 21, 28, 35, 42, 56, 70, 90, 120, 180,
                        dtype=np.int64)
 RELIABLE_SD = 2.0
 START_BIN_DAYS = 7
+INTENSITY_START_BINS = 13  # per-intensity start histograms count quarters (13 weeks)
+MIN_INTENSITY_CHILDREN = 20
 LC_OFFSET_BINS = np.arange(0, 3653 + 30, 30)
 
 
@@ -278,7 +280,7 @@ class JourneyModel(Generator):
         start_day = np.zeros(n_children, dtype=np.int64)
         for level in np.unique(intensity):
             sel = np.flatnonzero(intensity == level)
-            start_day[sel] = self._draw_hist(rng, f"first|{level}", len(sel), START_BIN_DAYS)
+            start_day[sel] = self._draw_hist(rng, f"first|{level}", len(sel))
         start_day = np.minimum(w_start + start_day, w_end)
         start_day[lc] = w_start - self._draw_offsets(rng, "lc_offset", int(lc.sum()))
         history = np.full(n_children, "1", dtype=object)
@@ -381,12 +383,18 @@ class JourneyModel(Generator):
             out[sel] = rng.choice(options, size=len(sel))
         return out
 
-    def _draw_hist(self, rng, kind: str, n: int, width: int) -> np.ndarray:
+    def _draw_hist(self, rng, kind: str, n: int) -> np.ndarray:
         t = self._starts.get(kind)
+        base, _, level = kind.partition("|")
+        if level.isdigit():  # back off to "this intensity or more", then less and less
+            for k in range(int(level), 0, -1):
+                if t is None or t["count"].sum() <= 0:
+                    t = self._starts.get(f"{base}|ge{k}")
         if t is None or t["count"].sum() <= 0:
-            t = self._starts.get(kind.split("|")[0])
+            t = self._starts.get(base)
         if t is None or t["count"].sum() <= 0 or n == 0:
             return np.zeros(n, dtype=np.int64)
+        width = int(t["width"].iloc[0]) if "width" in t else START_BIN_DAYS
         p = t["count"].to_numpy(float)
         b = rng.choice(t["bin"].to_numpy(), size=n, p=p / p.sum())
         return b * width + rng.integers(0, width, n)
@@ -422,8 +430,8 @@ class JourneyModel(Generator):
         dist = self._details.get(field)
         if not dist or not len(contexts):
             return out
-        ctx = contexts.astype(str)
-        uniq, first, inv = np.unique(ctx, return_index=True, return_inverse=True)
+        inv, uniq = pd.factorize(pd.Series(contexts).astype(str))  # hashing, not sorting, the text
+        first = np.unique(inv, return_index=True)[1]
         order = np.argsort(inv, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
         for i, c in enumerate(uniq):
@@ -653,13 +661,26 @@ def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
         n_lc, n_all = budget.noisy_counts(np.array([n_lc, n_all - n_lc]), "starts", 1, share=0.25,
                                           what="left-censored share")
         n_all = n_lc + n_all
-    parts = [pd.DataFrame({"kind": "first", "bin": np.arange(n_bins), "count": first_counts}),
-             pd.DataFrame({"kind": "lc_offset", "bin": np.arange(len(lc_counts)), "count": lc_counts})]
+    parts = [pd.DataFrame({"kind": "first", "bin": np.arange(n_bins), "count": first_counts, "width": START_BIN_DAYS}),
+             pd.DataFrame({"kind": "lc_offset", "bin": np.arange(len(lc_counts)), "count": lc_counts, "width": 30})]
     if budget is None and "intensity" in kids:
+        # Per intensity only in quarters, and only for classes of many children: a histogram of a few
+        # children's start weeks would teach the generator when those children came.
         level = fresh["child_key"].map(kids.set_index("child_key")["intensity"]).to_numpy()
-        for value in np.unique(level):
-            parts.append(pd.DataFrame({"kind": f"first|{value}", "bin": np.arange(n_bins),
-                                       "count": _hist(offsets[level == value], n_bins).astype(float)}))
+        per = START_BIN_DAYS * INTENSITY_START_BINS
+        quarter = offsets // INTENSITY_START_BINS
+        level = pd.to_numeric(pd.Series(level), errors="coerce").fillna(0).to_numpy()
+        for value in range(4):  # children of this intensity or more ("ge"): wider classes where few
+            mine = level >= value
+            if mine.sum() >= MIN_INTENSITY_CHILDREN:
+                q = _hist(quarter[mine], n_bins // INTENSITY_START_BINS + 1).astype(float)
+                parts.append(pd.DataFrame({"kind": f"first|ge{value}", "bin": np.arange(len(q)), "count": q,
+                                           "width": per}))
+            mine = level == value
+            if mine.sum() >= MIN_INTENSITY_CHILDREN:
+                q = _hist(quarter[mine], n_bins // INTENSITY_START_BINS + 1).astype(float)
+                parts.append(pd.DataFrame({"kind": f"first|{value}", "bin": np.arange(len(q)), "count": q,
+                                           "width": per}))
     return pd.concat(parts, ignore_index=True), float(n_lc / n_all) if n_all > 0 else 0.0
 
 

@@ -4,10 +4,10 @@ Target: at most 30 s wall time and under 4 GB peak memory, on this 2-core machin
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
+from tests.bench.councils import KEY_ENV, council_files
 from tests.bench.process import measure
 
 CHILDREN = 150_000
@@ -15,21 +15,11 @@ SEED = 7
 TARGET_S, TARGET_MIB = 30.0, 4096
 
 
-def _council(work: Path, fmt: str) -> list[Path]:
-    out = work / f"council_{CHILDREN}_{SEED}_{fmt}"
-    if not out.exists():
-        tmp = out.with_name(out.name + ".part")
-        subprocess.run([sys.executable, "-m", "service.cli", "fixtures", "--children", str(CHILDREN), "--seed",
-                        str(SEED), "--format", fmt, "--out", str(tmp)], check=True, stdout=subprocess.DEVNULL)
-        tmp.rename(out)
-    return sorted(p for p in out.iterdir() if p.suffix in (".csv", ".xlsx"))
-
-
 def run(work: Path) -> str:
     rows = []
-    env = {"FRONTDOOR_PSEUDONYM_KEY": "benchmark-key-0123456789abcdef0123456789"}
+    env = KEY_ENV
     for fmt in ("csv", "xlsx"):
-        inputs = _council(work, fmt)
+        inputs = council_files(work, CHILDREN, SEED, fmt)
         m = measure([sys.executable, "-m", "tests.bench.ingest_job", str(work / f"dataset_{fmt}"),
                      *map(str, inputs)], env=env)
         o = m["output"]

@@ -1,0 +1,266 @@
+"""The release bundle: the public contract between the service and everyone outside it.
+
+A zip holding a Frictionless data package:
+- `datapackage.json`: the three tables as resources with their schemas, and a `frontdoor` section
+  (release id, the dataset's lineage hash, generator and parameters, privacy budget if any, the
+  disclosure threshold set, who created and approved it, and the sha256 of every file);
+- `children.csv`, `episodes.csv`, `events.csv`: synthetic children and journeys;
+- `map.json`: the disclosure-controlled map (nodes, moves, durations, every split and filter);
+- `disclosure_report.json` and `disclosure_report.html`: what the gate found;
+- `README.md`: the data card.
+
+CSV text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+return) are prefixed with an apostrophe. `read_bundle` verifies every checksum before anything is
+used. This module imports nothing heavy: the viewer reads bundles through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from synth.errors import BundleError
+
+BUNDLE_FORMAT, BUNDLE_VERSION = "frontdoor-release", 1
+TABLE_FILES = ("children.csv", "episodes.csv", "events.csv")
+OTHER_FILES = ("map.json", "disclosure_report.json", "disclosure_report.html", "README.md")
+ALL_FILES = (*TABLE_FILES, *OTHER_FILES)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+SCHEMAS = {
+    "children.csv": [
+        ("child_key", "string", "Synthetic child identifier (not a real child)"),
+        ("sex", "string", "male, female, not_stated or neither"),
+        ("ethnicity_group", "string", "DfE ethnicity group"),
+        ("age_at_first_contact", "integer", "Age in whole years at the first event; -1 if unborn"),
+        ("age_band", "string", "Age band at the first event"),
+        ("disability", "string", "yes, no, or unknown (not recorded: never assessed)"),
+        ("uasc", "string", "Unaccompanied asylum-seeking child: yes or no"),
+        ("missing_episodes", "integer", "Missing episodes recorded while looked after"),
+        ("previous_cp_plans", "integer", "Previous child protection plans"),
+    ],
+    "episodes.csv": [
+        ("child_key", "string", "Synthetic child identifier"),
+        ("episode_no", "integer", "Repeat number of this journey for the child"),
+        ("path", "string", "Stages in order, joined by >"),
+        ("days", "string", "Days from the journey's start to each stage, joined by ;"),
+        ("n_steps", "integer", "Number of stages"),
+        ("start_date", "date", "Date of the first stage"),
+        ("end_date", "date", "Date of the last stage"),
+        ("duration_days", "integer", "Days from first to last stage"),
+        ("first_stage", "string", "First stage"),
+        ("exit", "string", "Exit stage, empty if the journey was still open"),
+        ("censored", "boolean", "Still open at the end of the window"),
+        ("left_censored", "boolean", "Already open when the window began"),
+        ("source", "string", "Contact or referral source code (CIN census)"),
+        ("team", "string", "Team"),
+    ],
+    "events.csv": [
+        ("child_key", "string", "Synthetic child identifier"),
+        ("episode_no", "integer", "Repeat number"),
+        ("step", "integer", "Position in the journey, from 0"),
+        ("stage", "string", "Stage id (contact, referral, assessment, ...)"),
+        ("date", "date", "Date the stage began"),
+        ("source", "string", "Contact or referral source code"),
+        ("team", "string", "Team"),
+        ("need_code", "string", "Primary need code (N0-N9)"),
+        ("abuse_category", "string", "Category of abuse (CP plans)"),
+        ("closure_reason", "string", "Closure reason (RC1-RC9)"),
+        ("list_no", "integer", "Annex A list the stage comes from"),
+        ("derived", "boolean", "Exit inferred from the lists, not recorded as such"),
+    ],
+}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_csv(df) -> bytes:
+    """CSV bytes with formula-like text cells neutralised (numbers and dates are left as they are)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            s = out[col]
+            risky = s.str.startswith(FORMULA_START).eq(True)
+            out[col] = s.where(~risky, "'" + s.astype(str))
+        elif str(out[col].dtype) == "bool":
+            out[col] = out[col].map({True: "true", False: "false"})
+        elif str(out[col].dtype).startswith("datetime64"):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def data_card(manifest: dict, report: dict) -> str:
+    f = manifest["frontdoor"]
+    dp = f.get("privacy")
+    dp_text = (f"Trained with differential privacy (epsilon {dp['epsilon']}, delta {dp['delta']})." if dp else
+               "The generator is not differentially private; the disclosure checks below are the protection.")
+    checks = "\n".join(f"- {c['status'].upper()}: {c['title']} - {c['explanation']}" for c in report["checks"])
+    counts = f["counts"]
+    return f"""# Frontdoor release {f['release_id']}
+
+**Synthetic data.** Every child in this release is made up by a generator trained on a council's records of
+children's social care front-door journeys (Ofsted Annex A lists). No row is a real child; child keys start
+with `syn`. The numbers in `map.json` are computed from these synthetic children and disclosure-controlled.
+
+## What it is
+- {counts['children']:,} synthetic children, {counts['episodes']:,} journeys, {counts['events']:,} events,
+  in the window {f.get('window', {}).get('start')} to {f.get('window', {}).get('end')}.
+- Generator: `{f['generator']}`. {dp_text}
+- Tables: `children.csv`, `episodes.csv`, `events.csv` (schemas in `datapackage.json`); the map: `map.json`.
+
+## What it is not
+- Not real records, and not a sample of them: do not use it to find, count or contact real children.
+- Not official statistics: rates in it resemble the council's, within the figures in the disclosure report.
+- Not everything Annex A holds: workers, free text, dates of birth and real identifiers were never used.
+
+## How it was checked
+Disclosure threshold set `{f['threshold_set']['name']}` version {f['threshold_set']['version']}.
+Verdict: **{report['verdict'].upper()}**.
+{checks}
+
+Requested by a {f.get('created_by_role') or 'data owner'}; approved by: {', '.join(f.get('approved_by_roles') or []) or 'not yet approved'}.
+Full report: `disclosure_report.html`. Checksums of every file: `datapackage.json`.
+"""
+
+
+def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, report: dict, counts: dict,
+                   created_by_role: str | None, approved_by_roles: list[str] | None) -> dict:
+    model = synth_manifest.get("model") or {}
+    return {
+        "profile": "data-package",
+        "name": f"frontdoor-release-{release_id}".lower(),
+        "title": f"Frontdoor synthetic release {release_id}",
+        "description": "Synthetic children and journeys through a council's children's social care front door, "
+                       "with a disclosure-controlled journey map. Synthetic data: no row is a real child.",
+        "licenses": [{"name": "other-closed", "title": "Terms set by the releasing council"}],
+        "resources": [
+            {"name": name[:-4], "path": name, "profile": "tabular-data-resource", "format": "csv",
+             "mediatype": "text/csv", "encoding": "utf-8",
+             "schema": {"fields": [{"name": n, "type": t, "description": d} for n, t, d in SCHEMAS[name]]}}
+            for name in TABLE_FILES
+        ],
+        "frontdoor": {
+            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "synthetic": True,
+            "dataset_lineage_hash": real_lineage, "synthetic_lineage_hash": synth_manifest.get("lineage_hash"),
+            "generator": model.get("generator"), "parameters": model.get("spec"), "privacy": model.get("privacy"),
+            "model_id": model.get("model_id"), "window": model.get("window"),
+            "threshold_set": {"name": report["threshold_set"]["name"], "version": report["threshold_set"]["version"]},
+            "verdict": report["verdict"], "counts": counts,
+            "created_at": report["created_at"], "created_by_role": created_by_role,
+            "approved_by_roles": approved_by_roles or [],
+            "files": {},
+        },
+    }
+
+
+def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real_lineage: str,
+                 created_by_role: str | None = "data owner", approved_by_roles: list[str] | None = None) -> Path:
+    """Write the release zip atomically (a temporary name, then rename)."""
+    out = Path(out)
+    report_dict = report.to_dict()
+    counts = {"children": len(synth.children), "episodes": len(synth.episodes), "events": len(synth.events)}
+    manifest = build_manifest(release_id, synth.manifest, real_lineage, report_dict, counts, created_by_role,
+                              approved_by_roles)
+    files = {
+        "children.csv": safe_csv(synth.children),
+        "episodes.csv": safe_csv(synth.episodes),
+        "events.csv": safe_csv(synth.events),
+        "map.json": json.dumps(map_json, indent=1).encode(),
+        "disclosure_report.json": report.to_json().encode(),
+        "disclosure_report.html": report.to_html().encode(),
+    }
+    files["README.md"] = data_card(manifest, report_dict).encode()
+    manifest["frontdoor"]["files"] = {name: sha256(data) for name, data in files.items()}
+    for res in manifest["resources"]:
+        res["hash"] = f"sha256:{manifest['frontdoor']['files'][res['path']]}"
+        res["bytes"] = len(files[res["path"]])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("datapackage.json", json.dumps(manifest, indent=2))
+            for name in ALL_FILES:
+                zf.writestr(name, files[name])
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+@dataclass
+class Bundle:
+    """A verified release bundle. Tables are read on demand (pandas is imported only then)."""
+
+    path: Path
+    manifest: dict
+    files: dict[str, bytes]
+
+    @property
+    def release_id(self) -> str:
+        return self.manifest["frontdoor"]["release_id"]
+
+    @property
+    def map(self) -> dict:
+        return json.loads(self.files["map.json"])
+
+    @property
+    def report(self) -> dict:
+        return json.loads(self.files["disclosure_report.json"])
+
+    def table(self, name: str):
+        import pandas as pd
+
+        if name not in ("children", "episodes", "events"):
+            raise BundleError(f"no table '{name}' in a release bundle; use children, episodes or events.")
+        fields = {f["name"]: f["type"] for f in
+                  next(r for r in self.manifest["resources"] if r["name"] == name)["schema"]["fields"]}
+        dates = [n for n, t in fields.items() if t == "date"]
+        df = pd.read_csv(io.BytesIO(self.files[f"{name}.csv"]), dtype={n: str for n, t in fields.items()
+                                                                        if t == "string"},
+                         parse_dates=dates, keep_default_na=False, na_values=[""])
+        for n, t in fields.items():
+            if t == "boolean":
+                df[n] = df[n].astype(str).str.lower().eq("true")
+        return df
+
+
+def read_bundle(path: Path) -> Bundle:
+    """Open a release zip and verify it: every expected file present, every checksum right."""
+    path = Path(path)
+    if not path.is_file():
+        raise BundleError(f"{path}: no such release bundle.")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "datapackage.json" not in names:
+                raise BundleError(f"{path}: not a Frontdoor release bundle (no datapackage.json).")
+            manifest = json.loads(zf.read("datapackage.json"))
+            f = manifest.get("frontdoor") or {}
+            if f.get("format") != BUNDLE_FORMAT:
+                raise BundleError(f"{path}: not a Frontdoor release bundle.")
+            if f.get("version") != BUNDLE_VERSION:
+                raise BundleError(f"{path}: a release bundle version this viewer cannot read ({f.get('version')}).")
+            missing = [n for n in ALL_FILES if n not in names]
+            if missing:
+                raise BundleError(f"{path}: the bundle is incomplete; missing {', '.join(missing)}.")
+            files = {}
+            for name in ALL_FILES:
+                data = zf.read(name)
+                if sha256(data) != f.get("files", {}).get(name):
+                    raise BundleError(f"{path}: {name} does not match its checksum: the bundle has been changed or "
+                                      "damaged since it was released. Download it again.")
+                files[name] = data
+    except zipfile.BadZipFile:
+        raise BundleError(f"{path}: not a readable zip file; download the release bundle again.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BundleError(f"{path}: the bundle's datapackage.json is damaged; download it again.") from None
+    return Bundle(path, manifest, files)

@@ -1,0 +1,66 @@
+"""Threshold sets for the release gate, named and versioned (DOMAIN.md section 5).
+
+| profile | who uses it | cells | rounding | zeros | medians | dominance |
+|---|---|---|---|---|---|---|
+| default | Frontdoor | fewer than 10 children suppressed | counts to 5, totals to 10 | suppressed in views under 50 children | 10+ children | n=2, k=90% |
+| dfe | DfE children's social care statistics | 1-5 suppressed (shown as c) | totals to 10 | kept | 10+ children | n=2, k=90% |
+| opensafely | OpenSAFELY output checking | 7 or fewer redacted | everything to 5 | kept | 10+ children | n=2, k=90% |
+| acro | ACRO/SACRO output checking in TREs | fewer than 10 contributors | counts to 5, totals to 10 | always suppressed | 10+ children | n=2, k=90%; p-ratio 10% |
+
+Record-level thresholds are the same in every profile: they concern the synthetic children, not
+the tables. A check is `review` between its pass and fail thresholds (anonymeter's risks fail only
+when their whole 95% interval lies above the fail threshold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from synth.errors import DisclosureError
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    version: str
+    description: str
+    min_cell: int  # publish a count only if at least this many children
+    round_counts: int  # round published counts to a multiple of this (1: no rounding)
+    round_totals: int  # round totals (node children, split totals) to this
+    zero_view_size: int | None  # suppress zeros in views (filtered splits) with fewer children; None: keep zeros
+    zeros_always_disclosive: bool
+    min_children_for_median: int = 10
+    dominance_n: int = 2
+    dominance_k: float = 0.90
+    p_ratio: float | None = None
+    # Record-level (pass threshold, fail threshold).
+    dcr_share: tuple[float, float] = (0.55, 0.60)
+    mia_auc: tuple[float, float] = (0.60, 0.65)
+    anonymeter_risk: tuple[float, float] = (0.05, 0.15)
+    copy_excess: tuple[float, float] = (2.0, 3.0)  # standard deviations above the holdout baseline
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "default": Profile("default", "1.0", "Frontdoor's own rules: rule of 10, rounding to 5 and 10, zeros in small views "
+                       "suppressed.", min_cell=10, round_counts=5, round_totals=10, zero_view_size=50,
+                       zeros_always_disclosive=False),
+    "dfe": Profile("dfe", "1.0", "DfE children's social care statistics: counts of 1 to 5 shown as c, with secondary "
+                   "suppression; totals rounded to the nearest 10.", min_cell=6, round_counts=1, round_totals=10,
+                   zero_view_size=None, zeros_always_disclosive=False),
+    "opensafely": Profile("opensafely", "1.0", "OpenSAFELY: counts of 7 or fewer redacted, everything else rounded "
+                          "to the nearest 5.", min_cell=8, round_counts=5, round_totals=5, zero_view_size=None,
+                          zeros_always_disclosive=False),
+    "acro": Profile("acro", "1.0", "ACRO/SACRO output checking: at least 10 contributors per cell, zeros treated as "
+                    "disclosive, dominance n=2 k=90%, p-ratio 10%.", min_cell=10, round_counts=5, round_totals=10,
+                    zero_view_size=None, zeros_always_disclosive=True, p_ratio=0.10),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise DisclosureError(f"unknown disclosure profile '{name}'; choose one of: {', '.join(PROFILES)}.") from None

@@ -1,0 +1,165 @@
+"""The DisclosureReport: what the gate found, as JSON and as a standalone HTML page a governance
+reviewer can read in five minutes (verdict first, then each check, then how faithful the data is).
+
+The page needs no internet: styles are inline and the one chart is inline SVG.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from synth.disclosure.profiles import Profile
+from synth.disclosure.records import Check
+
+REPORT_FORMAT, REPORT_VERSION = "frontdoor-disclosure-report", 1
+VERDICT_WORDS = {
+    "pass": "Pass: every automated check passed. A reviewer still has to sign the release off.",
+    "review": "Review: no check failed, but some need a person's judgement (marked Review below).",
+    "fail": "Fail: at least one check failed. This release cannot be published as it is.",
+}
+
+
+@dataclass
+class DisclosureReport:
+    profile: Profile
+    checks: list[Check]
+    release: dict = field(default_factory=dict)
+    fidelity: dict | None = None
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def verdict(self) -> str:
+        statuses = {c.status for c in self.checks}
+        return "fail" if "fail" in statuses else "review" if "review" in statuses else "pass"
+
+    def to_dict(self) -> dict:
+        return {
+            "format": REPORT_FORMAT, "version": REPORT_VERSION, "created_at": self.created_at,
+            "verdict": self.verdict,
+            "threshold_set": {"name": self.profile.name, "version": self.profile.version,
+                              "description": self.profile.description, "thresholds": self.profile.to_dict()},
+            "counts": {s: sum(c.status == s for c in self.checks) for s in ("pass", "review", "fail")},
+            "release": self.release,
+            "checks": [c.to_dict() for c in self.checks],
+            "fidelity": self.fidelity,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=_json_default)
+
+    def to_html(self) -> str:
+        return render_html(self.to_dict())
+
+
+def _json_default(v):
+    try:
+        import numpy as np
+
+        if isinstance(v, np.integer | np.bool_):
+            return v.item()
+        if isinstance(v, np.floating):
+            return float(v)
+    except ImportError:  # pragma: no cover
+        pass
+    return str(v)
+
+
+CSS = """
+body{font-family:Arial,Helvetica,sans-serif;color:#0b0c0c;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}
+h1{font-size:2rem;margin-bottom:.5rem}h2{font-size:1.5rem;margin-top:2rem;border-bottom:2px solid #0b0c0c}
+.verdict{border:4px solid #0b0c0c;padding:1rem;font-size:1.2rem;margin:1rem 0}
+.verdict strong{font-size:1.6rem;display:block}
+.pass{border-color:#00703c}.review{border-color:#f47738}.fail{border-color:#d4351c}
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border-bottom:1px solid #b1b4b6;padding:.4rem;text-align:left;vertical-align:top}
+th{background:#f3f2f1}.tag{font-weight:bold;padding:0 .3rem;border:2px solid}
+.tag.pass{color:#00703c}.tag.review{color:#8a3f00}.tag.fail{color:#d4351c}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}
+.small{color:#505a5f;font-size:.9rem}
+"""
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return html.escape(str(v))
+
+
+def _share_chart(shares: list[dict]) -> str:
+    """Horizontal bars: real vs synthetic share of each common journey (inline SVG)."""
+    if not shares:
+        return "<p>No journey is common enough to be shown.</p>"
+    bar_h, gap, label_w, width = 12, 10, 330, 640
+    top = max(max(s["real"], s["synthetic"]) for s in shares) or 1
+    scale = (width - label_w - 60) / top
+    rows = []
+    for i, s in enumerate(shares):
+        y = i * (2 * bar_h + gap) + 20
+        label = html.escape(s["path"].replace(">", " > "))
+        rows.append(f'<text x="0" y="{y + bar_h}" font-size="11">{label[:60]}</text>'
+                    f'<rect x="{label_w}" y="{y}" width="{s["real"] * scale:.1f}" height="{bar_h}" fill="#1d70b8"/>'
+                    f'<text x="{label_w + s["real"] * scale + 4:.1f}" y="{y + bar_h - 2}" font-size="10">'
+                    f'{s["real"]:.1%} real</text>'
+                    f'<rect x="{label_w}" y="{y + bar_h}" width="{s["synthetic"] * scale:.1f}" height="{bar_h}" '
+                    f'fill="#f47738"/><text x="{label_w + s["synthetic"] * scale + 4:.1f}" y="{y + 2 * bar_h - 2}" '
+                    f'font-size="10">{s["synthetic"]:.1%} synthetic</text>')
+    h = len(shares) * (2 * bar_h + gap) + 30
+    return (f'<svg role="img" aria-label="Share of children on each common journey, real and synthetic" '
+            f'width="{width}" height="{h}">{"".join(rows)}</svg>')
+
+
+def render_html(d: dict) -> str:
+    verdict = d["verdict"]
+    rel = d.get("release") or {}
+    facts = "".join(f"<dt>{html.escape(str(k).replace('_', ' ').capitalize())}</dt><dd>{_fmt(v)}</dd>"
+                    for k, v in rel.items() if not isinstance(v, dict | list))
+    check_rows = "".join(
+        f"<tr><td><span class='tag {c['status']}'>{c['status'].upper()}</span></td><td><strong>"
+        f"{html.escape(c['title'])}</strong><br><span class='small'>{html.escape(c['group'])} check</span></td>"
+        f"<td>{html.escape(c['explanation'])}</td><td>{_fmt(c['metric'])}</td><td>{html.escape(c['threshold'])}</td></tr>"
+        for c in sorted(d["checks"], key=lambda c: {"fail": 0, "review": 1, "pass": 2}[c["status"]]))
+    fid = d.get("fidelity") or {}
+    fid_rows = ""
+    if fid:
+        items = [
+            ("Journeys that follow the process rules", fid.get("validity")),
+            ("Largest error in the chance of each next step", (fid.get("next_stage_error") or {}).get("max")),
+            ("Difference in common journeys (total variation, top 20)", (fid.get("journey_tvd") or {}).get("top20")),
+            ("Moves whose median days are within 10%", (fid.get("durations") or {}).get("median_days_within_10pct")),
+            ("Re-referrals within 12 months, real", (fid.get("rereferral_12m") or {}).get("real")),
+            ("Re-referrals within 12 months, synthetic", (fid.get("rereferral_12m") or {}).get("synthetic")),
+            ("Child attributes quality (SDMetrics, 0-1)", fid.get("attribute_quality")),
+            ("Prediction on unseen children, synthetic vs real training (AUC ratio)",
+             (fid.get("utility") or {}).get("ratio")),
+        ]
+        fid_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in items)
+    chart = _share_chart(fid.get("journey_shares") or [])
+    ts = d["threshold_set"]
+    counts = d["counts"]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Disclosure report: {html.escape(str(rel.get('release_id', 'release')))}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
+<body><main>
+<h1>Disclosure report</h1>
+<p class="small">Created {html.escape(d['created_at'])}. Threshold set <strong>{html.escape(ts['name'])}</strong>
+version {html.escape(ts['version'])}: {html.escape(ts['description'])}</p>
+<div class="verdict {verdict}" role="status"><strong>{verdict.upper()}</strong>{html.escape(VERDICT_WORDS[verdict])}
+<br><span class="small">{counts['pass']} passed, {counts['review']} to review, {counts['fail']} failed.</span></div>
+<h2>The release</h2><dl>{facts}</dl>
+<h2>Checks</h2>
+<p>Record checks ask whether a synthetic child could be traced to a real one; they compare the synthetic
+children with the real children the generator learnt from, and with real children it never saw. Aggregate
+checks cover every number the release publishes (the map, its splits and filters).</p>
+<table><thead><tr><th>Result</th><th>Check</th><th>What it found</th><th>Measure</th><th>Threshold</th></tr></thead>
+<tbody>{check_rows}</tbody></table>
+<h2>How faithful the synthetic data is</h2>
+<table><tbody>{fid_rows or '<tr><td>Not measured for this release.</td></tr>'}</tbody></table>
+<h3>Common journeys, real and synthetic</h3>{chart}
+<p class="small">Real shares are shown only for journeys taken by at least {ts['thresholds']['min_cell']} real children,
+rounded to 0.1%.</p>
+</main></body></html>
+"""

@@ -1,0 +1,62 @@
+"""Measured jobs of the generator benchmarks, each run in a fresh process:
+
+    python -m tests.bench.models_job fit DATASET MODEL GENERATOR [EPSILON] [EPOCHS]
+    python -m tests.bench.models_job sample MODEL N OUT_DIR
+    python -m tests.bench.models_job evaluate DATASET SYNTH_DIR
+Prints JSON (timings in seconds) and, last on stderr, the process's peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from tests.bench.process import report_peak
+
+KEY = b"benchmark-signing-key-0123456789"
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore")
+    job, args = sys.argv[1], sys.argv[2:]
+    out: dict = {}
+    if job == "fit":
+        from synth.dataset import read_dataset
+        from synth.models import TrainingSpec, fit_model
+
+        dataset, model_path, generator = args[0], Path(args[1]), args[2]
+        epsilon = float(args[3]) if len(args) > 3 and args[3] != "-" else None
+        epochs = int(args[4]) if len(args) > 4 else None
+        ds = read_dataset(dataset)
+        t = time.perf_counter()
+        model = fit_model(ds, TrainingSpec(generator=generator, epsilon=epsilon, epochs=epochs))
+        out["fit_s"] = time.perf_counter() - t
+        model.save(model_path, KEY)
+        out["training_children"] = model.training_children
+    elif job == "sample":
+        from synth.models import load_model
+        from synth.synthetic import write_synthetic
+
+        model = load_model(Path(args[0]), KEY)
+        t = time.perf_counter()
+        tables = model.sample(int(args[1]), 1)
+        out["sample_s"] = time.perf_counter() - t
+        write_synthetic(Path(args[2]), tables, model, 1, overwrite=True)
+        out["children"], out["events"] = len(tables.children), len(tables.events)
+    elif job == "evaluate":
+        from synth.synthetic import evaluate_against
+
+        t = time.perf_counter()
+        out = evaluate_against(Path(args[0]), Path(args[1]))
+        out.pop("model", None)
+        out["durations"].pop("moves", None)
+        out["evaluate_s"] = time.perf_counter() - t
+    print(json.dumps(out, default=float))
+    report_peak()
+
+
+if __name__ == "__main__":
+    main()
