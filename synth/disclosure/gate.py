@@ -137,8 +137,9 @@ def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", relea
     syn_rows = records.child_rows(synth.children, synth.events, synth.episodes, start)
     if len(hold_rows) < 10 or len(train_rows) < 10:
         raise DisclosureError("too few real children to compare with (the holdout needs at least 10).")
-    checks = [records.exact_copies(syn_rows, train_rows, hold_rows, profile),
-              records.replicated_uniques(syn_rows, train_rows, hold_rows, profile),
+    train_same = records.same_size(train_rows, hold_rows, rng)
+    checks = [records.exact_copies(syn_rows, train_same, hold_rows, profile),
+              records.replicated_uniques(syn_rows, train_same, hold_rows, profile),
               *records.distance_checks(syn_rows, train_rows, hold_rows, profile, rng),
               *records.anonymeter_checks(syn_rows, train_rows, hold_rows, profile, rng)]
     map_json, cells = aggregates.build_map(synth.events, synth.episodes, synth.children, profile, window or None)

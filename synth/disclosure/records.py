@@ -92,9 +92,17 @@ FULL_KEY = [*QUASI_IDENTIFIERS, "journey", "days", "start_day"]
 UNIQUE_KEY = [*QUASI_IDENTIFIERS, "journey"]
 
 
+def same_size(train: pd.DataFrame, hold: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Training children cut to the holdout's size: being unique depends on how many others there are."""
+    if len(train) <= len(hold):
+        return train
+    return train.iloc[np.sort(rng.choice(len(train), len(hold), replace=False))]
+
+
 def exact_copies(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame, profile: Profile) -> Check:
     """Synthetic children identical (attributes, journeys, day offsets, start day) to a real child
-    who is unique among the training children, against the same count for unique holdout children."""
+    who is unique among the training children, against the same count for unique holdout children
+    (`train` and `hold` of the same size)."""
     syn_keys = set(_key(syn, FULL_KEY))
     t_key, h_key = _key(train, FULL_KEY), _key(hold, FULL_KEY)
     t_unique = t_key[~t_key.duplicated(keep=False)]

@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from tests.bench import ingest_bench, models_bench
+from tests.bench import gate_bench, ingest_bench, models_bench
 from tests.bench.machine import describe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +20,7 @@ OUT = ROOT / "BENCHMARKS.md"
 BENCHMARKS = {
     "ingest": ingest_bench.run,
     "models": models_bench.run,
+    "gate": gate_bench.run,
 }
 
 HEADER = """# Benchmarks
