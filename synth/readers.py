@@ -76,6 +76,45 @@ def read_tables(path: Path) -> list[RawTable]:
     )
 
 
+def read_headers(path: Path) -> list[RawTable]:
+    """Only the header rows of a file's tables (no data rows): a quick look before a full read.
+    Raises the same errors as `read_tables` for files that cannot be read at all."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found.")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        text = _decode_csv(path)
+        head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SEARCH_ROWS]))))
+        idx = _find_header_row(head)
+        headers = [str(h).strip() for h in head[idx]] if idx is not None else []
+        return [RawTable(path.name, None, (idx or 0) + 1, headers, pd.DataFrame())]
+    if suffix not in (".xlsx", ".xlsm", ".xls"):
+        raise InputFileError(f"{path.name}: not an Annex A file type ({suffix or 'no extension'}); give an Excel "
+                             "workbook (.xlsx) or one CSV file per list.")
+    from python_calamine import CalamineWorkbook
+
+    _check_workbook_container(path)
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        tables = []
+        for name in wb.sheet_names:
+            rows = []
+            for row in wb.get_sheet_by_name(name).iter_rows():
+                rows.append(row)
+                if len(rows) >= HEADER_SEARCH_ROWS:
+                    break
+            idx = _find_header_row(rows)
+            headers = [str(h).strip() for h in rows[idx]] if idx is not None else []
+            tables.append(RawTable(path.name, name, (idx or 0) + 1, headers, pd.DataFrame()))
+        return tables
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"{path.name}: the workbook cannot be read ({type(exc).__name__}). "
+                             "Open it in Excel and save it again as .xlsx.") from None
+
+
 def _check_workbook_container(path: Path) -> None:
     with open(path, "rb") as f:
         head = f.read(8)

@@ -1,0 +1,113 @@
+"""The JSON API under /api/v1: authentication, the one error shape, and the resources.
+
+Views are thin: parse with a schema, call one function in service.operations, serialise.
+Every error, whatever raised it, is `{"ok": false, "status": N, "error": "...", "errors": {...}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g, jsonify, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from service.governance.workflow import WorkflowError
+
+log = logging.getLogger(__name__)
+PUBLIC_PATHS = ("/api/v1/health", "/api/v1/openapi.json")
+
+
+def error_response(status: int, message: str, errors: dict | None = None):
+    body = {"ok": False, "status": status, "error": message}
+    if errors:
+        body["errors"] = errors
+    resp = jsonify(body)
+    resp.status_code = status
+    return resp
+
+
+class FrontdoorApi(Api):
+    """flask-smorest's Api with our error shape for every HTTP error it raises."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        message = {
+            400: "the request could not be read; send JSON (or multipart for uploads) as documented.",
+            401: "sign in: send 'Authorization: Bearer <token>' with a valid token.",
+            403: "your role may not do this.",
+            404: "nothing here: check the address and the id.",
+            405: "this address does not accept that method.",
+            413: "the upload is larger than the limit.",
+            415: "unsupported content type.",
+            422: "some fields are missing or wrong; see 'errors'.",
+        }.get(error.code or 500, error.description or "error")
+        if error.code == 400 and isinstance(error.description, str) and "JSON" in error.description:
+            message = "the body is not valid JSON."
+        if isinstance(error, RequestEntityTooLarge):
+            limit = current_app.config["FRONTDOOR"]["MAX_UPLOAD_MB"]
+            message = f"the upload is larger than the {limit} MB limit; split it into smaller files."
+        errors = None
+        if messages:
+            errors = {loc: m for loc, m in messages.items()} if isinstance(messages, dict) else {"body": messages}
+            if len(errors) == 1:
+                errors = next(iter(errors.values()))
+        return error_response(error.code or 500, message, errors)
+
+
+def _authenticate():
+    path = request.path
+    if not path.startswith("/api/v1") or path in PUBLIC_PATHS:
+        return None
+    store = current_app.extensions["frontdoor"].store
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return error_response(401, "sign in: send 'Authorization: Bearer <token>' (tokens come from "
+                                   "`frontdoor users add`).")
+    with store.read() as s:
+        user = store.user_by_token(s, token.strip())
+    if user is None:
+        return error_response(401, "that token is not valid or has expired; ask an administrator for a new one.")
+    g.user = user
+    return None
+
+
+def init_app(app: Flask) -> FrontdoorApi:
+    app.config.setdefault("API_TITLE", "Frontdoor")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": "Synthetic journeys through children's social care, released under governance."},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    })
+    api = FrontdoorApi(app)
+    app.before_request(_authenticate)
+
+    @app.errorhandler(WorkflowError)
+    def _workflow_error(exc: WorkflowError):
+        return error_response(exc.status, exc.message)
+
+    from synth.errors import FrontdoorError
+
+    @app.errorhandler(FrontdoorError)
+    def _frontdoor_error(exc: FrontdoorError):
+        return error_response(422, exc.message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return api.handle_http_exception(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal error; it has been logged. Try again, or tell the service's "
+                                   "administrator what you were doing.")
+
+    from service.api import audit_log, datasets, jobs, releases, system, trained_models
+
+    for module in (system, datasets, trained_models, releases, jobs, audit_log):
+        api.register_blueprint(module.blp)
+    return api

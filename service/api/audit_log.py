@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import audit, operations
+from service.api.context import store, user
+from service.api.schemas import AuditEventSchema, AuditQuerySchema
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The audit trail (reviewers, admins)")
+
+
+@blp.route("")
+class AuditLog(MethodView):
+    @blp.arguments(AuditQuerySchema, location="query")
+    def get(self, q: dict):
+        """Audit events, oldest first, filterable; with the hash chain's verification."""
+        operations.require(user(), "audit:read")
+        with store().read() as s:
+            events = store().audit_events(s, limit=q["limit"], offset=q["offset"], action=q.get("action"),
+                                          object_type=q.get("object_type"), object_id=q.get("object_id"),
+                                          actor=q.get("actor"))
+        return {"events": AuditEventSchema(many=True).dump(events), "chain": audit.verify(store()).to_dict()}

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import operations
+from service.api.context import runner, store, user
+from service.api.schemas import DatasetDetailSchema, DatasetSchema, JobSchema
+from service.governance.workflow import WorkflowError
+
+blp = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets",
+                description="Annex A uploads (data owners): validated, pseudonymised, never served back")
+
+
+@blp.route("")
+class Datasets(MethodView):
+    @blp.response(200, DatasetSchema(many=True))
+    def get(self):
+        """Your datasets (all datasets for admins)."""
+        with store().read() as s:
+            return operations.list_datasets(store(), s, user())
+
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["name", "file"],
+        "properties": {"name": {"type": "string"}, "file": {"type": "array", "items": {"type": "string",
+                                                                                       "format": "binary"}}}}}}})
+    def post(self):
+        """Upload one or more Annex A files (`file` parts) with a `name`; the ingest runs as a job (202)."""
+        if not request.content_type or not request.content_type.startswith("multipart/form-data"):
+            raise WorkflowError("upload as multipart/form-data with a 'name' field and one or more 'file' parts.",
+                                415)
+        uploads = [operations.Upload(f.filename, f.stream) for f in request.files.getlist("file")]
+        ds, job = operations.upload_dataset(store(), runner(), user(), request.form.get("name", ""), uploads)
+        return {"dataset": DatasetSchema().dump(ds), "job": JobSchema().dump(job)}, 202
+
+
+@blp.route("/<dataset_id>")
+class DatasetItem(MethodView):
+    @blp.response(200, DatasetDetailSchema)
+    def get(self, dataset_id: str):
+        """One dataset with its validation report (rows read and rejected, errors by file/sheet/row/column)."""
+        with store().read() as s:
+            return operations.get_dataset(store(), s, user(), dataset_id)
+
+    @blp.response(204)
+    def delete(self, dataset_id: str):
+        """Delete a dataset's files (its record and audit trail stay)."""
+        operations.delete_dataset(store(), user(), dataset_id)

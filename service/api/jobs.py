@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import operations
+from service.api.context import store, user
+from service.api.schemas import JobSchema
+from service.jobs import reap_stale_jobs
+from service.orm import Job
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Background jobs and their progress")
+
+
+@blp.route("/<job_id>")
+class JobItem(MethodView):
+    @blp.response(200, JobSchema)
+    def get(self, job_id: str):
+        """Status (queued | running | succeeded | failed), percent and stage."""
+        operations.require(user(), "job:read")
+        reap_stale_jobs(store())
+        with store().read() as s:
+            job = store().get(s, Job, job_id)
+            if job is None or (user().role != "admin" and job.created_by != user().id and user().role != "reviewer"):
+                raise operations.NotFound("job")
+            return job

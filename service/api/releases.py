@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import json
+import zipfile
+
+from flask import Response, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import operations
+from service.api.context import runner, store, user
+from service.api.schemas import (
+    JobSchema,
+    ReleaseAmendSchema,
+    ReleaseCreateSchema,
+    ReleasePublicSchema,
+    ReleaseQuerySchema,
+    ReleaseSchema,
+    ReviewCreateSchema,
+    WithdrawSchema,
+)
+from service.governance.workflow import WorkflowError
+
+blp = Blueprint("releases", __name__, url_prefix="/api/v1/releases",
+                description="Release requests, reviews, publication, and published releases for developers")
+CHUNK = 256 * 1024
+
+
+def _dump(r) -> dict:
+    u = user()
+    full = u.role in ("reviewer", "admin") or u.id == r.requester_id
+    return (ReleaseSchema() if full else ReleasePublicSchema()).dump(r)
+
+
+@blp.route("")
+class Releases(MethodView):
+    @blp.arguments(ReleaseQuerySchema, location="query")
+    def get(self, q: dict):
+        """Releases you may see: developers see published ones only."""
+        with store().read() as s:
+            rows = operations.list_releases(store(), s, user(), q.get("state"))
+            return {"releases": [_dump(r) for r in rows]}
+
+    @blp.arguments(ReleaseCreateSchema)
+    def post(self, body: dict):
+        """Request a release from a trained model; it is built and checked as a job (202)."""
+        r, job = operations.request_release(store(), runner(), user(), body["model_id"], body["children"],
+                                            body["profile"], body["purpose"], body["recipients"])
+        with store().read() as s:
+            r = operations.get_release(store(), s, user(), r.id)
+            return {"release": _dump(r), "job": JobSchema().dump(job)}, 202
+
+
+@blp.route("/<release_id>")
+class ReleaseItem(MethodView):
+    def get(self, release_id: str):
+        with store().read() as s:
+            return _dump(operations.get_release(store(), s, user(), release_id))
+
+    @blp.arguments(ReleaseAmendSchema)
+    def patch(self, body: dict, release_id: str):
+        """Change a returned (or in-review) request; approvals reset and it is checked again (202)."""
+        r, job = operations.amend_release(store(), runner(), user(), release_id, body)
+        with store().read() as s:
+            return {"release": _dump(operations.get_release(store(), s, user(), r.id)),
+                    "job": JobSchema().dump(job)}, 202
+
+
+@blp.route("/<release_id>/reviews")
+class Reviews(MethodView):
+    @blp.arguments(ReviewCreateSchema)
+    def post(self, body: dict, release_id: str):
+        """Approve, return (with a comment, to the requester) or reject. Reviewers only; never your own."""
+        operations.review_release(store(), user(), release_id, body["decision"], body["comment"])
+        with store().read() as s:
+            return _dump(operations.get_release(store(), s, user(), release_id)), 201
+
+
+@blp.route("/<release_id>/publish")
+class Publish(MethodView):
+    def post(self, release_id: str):
+        """Publish an approved release (its requester)."""
+        operations.publish_release(store(), user(), release_id)
+        with store().read() as s:
+            return _dump(operations.get_release(store(), s, user(), release_id))
+
+
+@blp.route("/<release_id>/withdraw")
+class Withdraw(MethodView):
+    @blp.arguments(WithdrawSchema)
+    def post(self, body: dict, release_id: str):
+        """Withdraw a release: its files stop being served; its record stays."""
+        operations.withdraw_release(store(), user(), release_id, body.get("reason", ""))
+        with store().read() as s:
+            return _dump(operations.get_release(store(), s, user(), release_id))
+
+
+@blp.route("/<release_id>/report")
+class Report(MethodView):
+    def get(self, release_id: str):
+        """The disclosure report (HTML; `?format=json` for JSON). Requester, reviewers, admins."""
+        kind = "report_json" if request.args.get("format") == "json" else "report_html"
+        _, path = operations.release_file_access(store(), user(), release_id, kind)
+        return send_file(path, mimetype="application/json" if kind == "report_json" else "text/html")
+
+
+@blp.route("/<release_id>/bundle")
+class BundleDownload(MethodView):
+    def get(self, release_id: str):
+        """The release bundle (zip), streamed, with an ETag (its sha256)."""
+        r, path = operations.release_file_access(store(), user(), release_id, "bundle")
+        resp = send_file(path, mimetype="application/zip", as_attachment=True,
+                         download_name=f"frontdoor-release-{r.id}.zip", etag=r.bundle_sha256, conditional=True,
+                         max_age=0)
+        resp.headers["Cache-Control"] = "private, no-cache"
+        return resp
+
+
+def _zip_member(release_id: str, name: str) -> tuple[str, str, object]:
+    r, path = operations.release_file_access(store(), user(), release_id, "bundle")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("datapackage.json"))
+    if name == "datapackage.json":
+        import hashlib
+
+        data = json.dumps(manifest, indent=2).encode()
+        return hashlib.sha256(data).hexdigest(), "application/json", data
+    sha = manifest["frontdoor"]["files"].get(name)
+    if sha is None:
+        raise WorkflowError(f"a release has no file '{name}'; see its manifest for the files there are.", 404)
+    return sha, _mimetype(name), path
+
+
+def _mimetype(name: str) -> str:
+    return {"csv": "text/csv", "json": "application/json", "html": "text/html", "md": "text/markdown"}.get(
+        name.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+@blp.route("/<release_id>/manifest")
+class Manifest(MethodView):
+    def get(self, release_id: str):
+        """The release's datapackage.json: its files, schemas and checksums."""
+        sha, _, data = _zip_member(release_id, "datapackage.json")
+        return Response(data, mimetype="application/json", headers={"ETag": f'"{sha}"'})
+
+
+@blp.route("/<release_id>/files/<name>")
+class ReleaseFile(MethodView):
+    def get(self, release_id: str, name: str):
+        """One file of a release (children.csv, events.csv, map.json, ...), streamed, with an ETag."""
+        sha, mimetype, source = _zip_member(release_id, name)
+        if request.if_none_match and sha in request.if_none_match:
+            return Response(status=304, headers={"ETag": f'"{sha}"'})
+        if isinstance(source, bytes):
+            return Response(source, mimetype=mimetype, headers={"ETag": f'"{sha}"'})
+
+        def stream():
+            with zipfile.ZipFile(source) as zf, zf.open(name) as f:
+                while chunk := f.read(CHUNK):
+                    yield chunk
+
+        return Response(stream(), mimetype=mimetype, headers={"ETag": f'"{sha}"', "Cache-Control": "private, no-cache",
+                                                               "Content-Disposition": f'inline; filename="{name}"'})

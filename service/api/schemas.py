@@ -1,0 +1,161 @@
+"""Marshmallow schemas for what crosses the API: requests in, resources out."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from service.operations import MAX_CHILDREN
+
+GENERATORS = ("journey", "sdv-par", "sdv-hma")
+PROFILES = ("default", "dfe", "opensafely", "acro")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class JobSchema(Strict):
+    id = fields.String()
+    kind = fields.String()
+    status = fields.String(metadata={"description": "queued | running | succeeded | failed"})
+    progress = fields.Integer(metadata={"description": "percent"})
+    stage = fields.String()
+    error = fields.String(allow_none=True)
+    target_type = fields.String()
+    target_id = fields.String()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class DatasetSchema(Strict):
+    id = fields.String()
+    name = fields.String()
+    status = fields.String(metadata={"description": "ingesting | ready | failed"})
+    files = fields.List(fields.Dict())
+    counts = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class DatasetDetailSchema(DatasetSchema):
+    report = fields.Dict(allow_none=True, metadata={"description": "validation report (no cell values)"})
+
+
+class DatasetUploadSchema(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ModelCreateSchema(Strict):
+    dataset_id = fields.String(required=True)
+    generator = fields.String(load_default="journey", validate=validate.OneOf(GENERATORS))
+    epsilon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+
+
+class ModelSchema(Strict):
+    id = fields.String()
+    dataset_id = fields.String()
+    generator = fields.String()
+    epsilon = fields.Float(allow_none=True)
+    status = fields.String(metadata={"description": "training | ready | failed"})
+    privacy = fields.Dict(allow_none=True)
+    training_children = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ReleaseCreateSchema(Strict):
+    model_id = fields.String(required=True)
+    children = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_CHILDREN))
+    profile = fields.String(load_default="default", validate=validate.OneOf(PROFILES))
+    purpose = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    recipients = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReleaseAmendSchema(Strict):
+    children = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_CHILDREN))
+    profile = fields.String(validate=validate.OneOf(PROFILES))
+    purpose = fields.String(validate=validate.Length(min=1, max=5000))
+    recipients = fields.String(validate=validate.Length(min=1, max=2000))
+
+
+class ReviewCreateSchema(Strict):
+    decision = fields.String(required=True, validate=validate.OneOf(("approve", "return", "reject")))
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class WithdrawSchema(Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class ReviewSchema(Strict):
+    reviewer = fields.Function(lambda r: r.reviewer.name)
+    decision = fields.String()
+    comment = fields.String()
+    release_version = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class ReleasePublicSchema(Strict):
+    """What any role that may see a release (developers: published ones) gets."""
+
+    id = fields.String()
+    state = fields.String()
+    children = fields.Integer()
+    profile = fields.String()
+    verdict = fields.String(allow_none=True)
+    bundle_sha256 = fields.String(allow_none=True)
+    bundle_bytes = fields.Integer(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    links = fields.Method("_links")
+
+    def _links(self, r) -> dict:
+        base = f"/api/v1/releases/{r.id}"
+        return {"self": base, "bundle": f"{base}/bundle", "manifest": f"{base}/manifest",
+                "files": f"{base}/files/{{name}}"}
+
+
+class ReleaseSchema(ReleasePublicSchema):
+    """The governance view (requester, reviewers, admins)."""
+
+    model_id = fields.String()
+    requester = fields.Function(lambda r: r.requester.name)
+    purpose = fields.String()
+    recipients = fields.String()
+    version = fields.Integer()
+    error = fields.String(allow_none=True)
+    approvals = fields.Method("_approvals")
+    reviews = fields.List(fields.Nested(ReviewSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _approvals(self, r) -> int:
+        from service.governance.workflow import approvals
+
+        return len(approvals(r))
+
+
+class AuditEventSchema(Strict):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    details = fields.Dict()
+    hash = fields.String()
+
+
+class AuditQuerySchema(Strict):
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    actor = fields.String()
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class ReleaseQuerySchema(Strict):
+    state = fields.String(validate=validate.OneOf(("draft", "checking", "failed", "awaiting_review", "returned",
+                                                   "rejected", "approved", "published", "withdrawn")))

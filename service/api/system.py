@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.context import store
+
+blp = Blueprint("system", __name__, url_prefix="/api/v1", description="Service health")
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.doc(security=[])
+    def get(self):
+        """Is the service up, and can it reach its database?"""
+        from sqlalchemy import text
+
+        with store().read() as s:
+            s.execute(text("SELECT 1"))
+        return {"ok": True, "status": "up"}

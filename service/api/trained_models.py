@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import operations
+from service.api.context import runner, store, user
+from service.api.schemas import JobSchema, ModelCreateSchema, ModelSchema
+
+blp = Blueprint("models", __name__, url_prefix="/api/v1/models", description="Trained generators (data owners)")
+
+
+@blp.route("")
+class Models(MethodView):
+    @blp.response(200, ModelSchema(many=True))
+    def get(self):
+        """Your models (all for reviewers and admins)."""
+        operations.require(user(), "model:read")
+        with store().read() as s:
+            return store().models(s, user().id if user().role == "data_owner" else None)
+
+    @blp.arguments(ModelCreateSchema)
+    def post(self, body: dict):
+        """Train a generator on a dataset; the training runs as a job (202)."""
+        m, job = operations.request_model(store(), runner(), user(), body["dataset_id"], body["generator"],
+                                          body.get("epsilon"))
+        return {"model": ModelSchema().dump(m), "job": JobSchema().dump(job)}, 202
+
+
+@blp.route("/<model_id>")
+class ModelItem(MethodView):
+    @blp.response(200, ModelSchema)
+    def get(self, model_id: str):
+        with store().read() as s:
+            return operations.get_model(store(), s, user(), model_id)

@@ -1,0 +1,53 @@
+"""The application factory. Nothing is read or opened at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask
+
+from service.config import load_config
+from service.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    store: Store
+    runner: object
+
+
+def create_app(config: dict | None = None) -> Flask:
+    cfg = load_config(config)
+    app = Flask(__name__)
+    app.config["FRONTDOOR"] = cfg
+    app.config["TESTING"] = bool(cfg.get("TESTING"))
+    app.config["MAX_CONTENT_LENGTH"] = int(cfg["MAX_UPLOAD_MB"]) * 1024 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = 1024 * 1024
+    app.json.sort_keys = False
+
+    store = Store(cfg)
+    store.init()
+    app.config["SECRET_KEY"] = store.secret("secret", cfg.get("SECRET_KEY"))
+
+    from service import jobs
+
+    runner = jobs.make_runner(store)
+    app.extensions["frontdoor"] = Services(store, runner)
+    if runner.backend == "inprocess":
+        # Jobs of an earlier run of this service, cut short when it stopped, end failed.
+        jobs.reap_stale_jobs(store)
+
+    from service import api
+
+    api.init_app(app)
+    try:
+        from service import web
+
+        web.init_app(app)
+    except ImportError:  # the web pages arrive with issue 7
+        pass
+    log.info("Frontdoor service ready (data in %s, jobs %s)", cfg["DATA_DIR"], runner.backend)
+    return app

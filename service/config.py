@@ -1,0 +1,43 @@
+"""Configuration: defaults, then environment variables prefixed FRONTDOOR_, then what the caller
+passes to create_app(config=...). Nothing is read at import time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULTS: dict = {
+    "DATA_DIR": "frontdoor-data",
+    "DATABASE_URL": None,  # default: SQLite file in DATA_DIR; also read from plain DATABASE_URL
+    "REDIS_URL": None,  # set to run jobs on RQ workers (`frontdoor worker`)
+    "REQUIRED_APPROVALS": 2,
+    "MAX_UPLOAD_MB": 200,
+    "JOB_WORKERS": 1,
+    "JOB_STALE_SECONDS": 120,  # a running job with no heartbeat for this long has lost its worker
+    "TOKEN_DAYS": 365,
+    "SESSION_MINUTES": 60,
+    "SECRET_KEY": None,  # signs session cookies (issue 7); generated into DATA_DIR if unset
+    "PSEUDONYM_KEY": None,  # else DATA_DIR/pseudonym.key, created on first use
+    "PUBLIC_URL": None,
+    "TESTING": False,
+}
+INT_KEYS = {"REQUIRED_APPROVALS", "MAX_UPLOAD_MB", "JOB_WORKERS", "JOB_STALE_SECONDS", "TOKEN_DAYS", "SESSION_MINUTES"}
+BOOL_KEYS = {"TESTING"}
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    cfg = dict(DEFAULTS)
+    if os.environ.get("DATABASE_URL"):
+        cfg["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    for key in DEFAULTS:
+        env = os.environ.get(f"FRONTDOOR_{key}")
+        if env is not None:
+            cfg[key] = int(env) if key in INT_KEYS else env.lower() in ("1", "true", "yes") if key in BOOL_KEYS else env
+    cfg.update(overrides or {})
+    data_dir = Path(cfg["DATA_DIR"]).resolve()
+    cfg["DATA_DIR"] = str(data_dir)
+    if not cfg["DATABASE_URL"]:
+        cfg["DATABASE_URL"] = f"sqlite:///{data_dir / 'frontdoor.db'}"
+    if cfg["REQUIRED_APPROVALS"] < 1:
+        raise ValueError("REQUIRED_APPROVALS must be at least 1")
+    return cfg

@@ -1,0 +1,105 @@
+"""The release workflow's rules, as functions over the store (no Flask).
+
+Every state change goes through `transition()`, which reads the table in `states`, refuses what
+it does not allow, and writes the audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.governance.permissions import allowed
+from service.governance.states import TABLE
+from service.orm import Release, Review, User, now
+from service.store import Store
+
+
+class WorkflowError(Exception):
+    """A request the rules refuse. `status` is the HTTP status the web layer answers with."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _actor_kinds(user: User | None, release: Release) -> set[str]:
+    if user is None:
+        return {"system"}
+    kinds = {user.role}
+    if user.id == release.requester_id:
+        kinds.add("requester")
+    return kinds
+
+
+def transition(store: Store, s: Session, release: Release, action: str, user: User | None,
+               details: dict | None = None) -> Release:
+    t = TABLE.get((release.state, action))
+    if t is None:
+        raise WorkflowError(f"a release that is '{release.state}' cannot be {_past(action)}.", 409)
+    if not (_actor_kinds(user, release) & t.actors):
+        who = " or ".join(sorted(t.actors))
+        raise WorkflowError(f"only the {who} may do this to a release.", 403)
+    before = release.state
+    release.state = t.target
+    release.updated_at = now()
+    audit.record(store, s, user, f"release.{action}", "release", release.id,
+                 {"from": before, "to": t.target, "version": release.version, **(details or {})})
+    return release
+
+
+def _past(action: str) -> str:
+    return {"submit": "submitted", "approve": "approved", "approve_final": "approved", "return": "returned",
+            "reject": "rejected", "amend": "changed", "publish": "published", "withdraw": "withdrawn",
+            "gate_failed": "marked failed", "gate_passed": "sent for review"}.get(action, action)
+
+
+def approvals(release: Release) -> list[Review]:
+    """Approvals of the release as it is now (a change to the request resets them)."""
+    return [r for r in release.reviews if r.decision == "approve" and r.release_version == release.version]
+
+
+def review(store: Store, s: Session, release: Release, reviewer: User, decision: str, comment: str,
+           required: int) -> Review:
+    if not allowed(reviewer.role, "release:review"):
+        raise WorkflowError("only reviewers may review releases.", 403)
+    if reviewer.id == release.requester_id:
+        raise WorkflowError("you requested this release, so you cannot review it: another reviewer must.", 403)
+    if release.state != "awaiting_review":
+        raise WorkflowError(f"this release is '{release.state}', not awaiting review.", 409)
+    if any(r.reviewer_id == reviewer.id and r.release_version == release.version for r in release.reviews):
+        raise WorkflowError("you have already reviewed this version of the release; a different reviewer must.",
+                            409)
+    if decision not in ("approve", "return", "reject"):
+        raise WorkflowError("decision must be approve, return or reject.", 422)
+    if decision in ("return", "reject") and not comment.strip():
+        raise WorkflowError("say why in a comment when returning or rejecting a release.", 422)
+    rv = Review(release_id=release.id, reviewer_id=reviewer.id, decision=decision, comment=comment,
+                release_version=release.version)
+    s.add(rv)
+    release.reviews.append(rv)
+    s.flush()
+    if decision == "approve":
+        n = len(approvals(release))
+        action = "approve_final" if n >= required else "approve"
+        transition(store, s, release, action, reviewer, {"approvals": n, "required": required})
+    else:
+        transition(store, s, release, decision, reviewer, {"comment_chars": len(comment)})
+    return rv
+
+
+def amend(store: Store, s: Session, release: Release, user: User, changes: dict) -> Release:
+    """Change a returned (or in-review) request; approvals so far no longer count."""
+    if user.id != release.requester_id:
+        raise WorkflowError("only the requester may change a release request.", 403)
+    fields = {k: v for k, v in changes.items() if k in ("children", "profile", "purpose", "recipients")
+              and v is not None and getattr(release, k) != v}
+    if not fields:
+        raise WorkflowError("nothing to change: give at least one new value.", 422)
+    for k, v in fields.items():
+        setattr(release, k, v)
+    release.version += 1
+    release.verdict = None
+    release.bundle_sha256 = None
+    return transition(store, s, release, "amend", user, {"changed": sorted(fields)})

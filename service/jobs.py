@@ -1,0 +1,282 @@
+"""Background jobs: ingest, train and build-release, with progress, heartbeat and a final status.
+
+Jobs run in a thread pool inside the service by default, or on RQ workers (`frontdoor worker`)
+when FRONTDOOR_REDIS_URL is set, so that work spreads over machines sharing the database and
+the data directory. A job writes its output under tmp/ and moves it into place only when it has
+succeeded; a job that raises ends `failed` with its reason; a job whose worker died (no heartbeat
+for JOB_STALE_SECONDS) is marked failed by `reap_stale_jobs`. Nothing half-made becomes visible.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from service import audit
+from service.governance import workflow
+from service.orm import Dataset, Job, Release, TrainedModel, now
+from service.store import Store
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 10
+
+
+class JobFailed(Exception):
+    """A job ended with a reason to show the user."""
+
+
+class Progress:
+    def __init__(self, store: Store, job_id: str):
+        self.store, self.job_id = store, job_id
+
+    def __call__(self, percent: int, stage: str) -> None:
+        self.store.touch_job(self.job_id, progress=int(percent), stage=stage[:200])
+
+
+def execute(store: Store, job_id: str) -> None:
+    """Run one job to its end. Safe to call in any process that has the store."""
+    with store.write() as s:
+        job = store.get(s, Job, job_id, lock=True)
+        if job is None or job.status != "queued":
+            return
+        job.status, job.started_at, job.heartbeat_at, job.stage = "running", now(), now(), "started"
+        kind, target = job.kind, job.target_id
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            store.touch_job(job_id)
+
+    threading.Thread(target=beat, daemon=True).start()
+    progress = Progress(store, job_id)
+    try:
+        {"ingest": run_ingest, "train": run_train, "build_release": run_build_release}[kind](store, target, progress)
+    except Exception as exc:  # every failure ends the job with a reason; nothing is left in place
+        stop.set()
+        reason = _reason(exc)
+        log.warning("job %s (%s) failed: %s", job_id, kind, type(exc).__name__)
+        if not isinstance(exc, JobFailed | _user_errors()):
+            log.debug("job %s traceback:\n%s", job_id, traceback.format_exc())
+        fail_job(store, job_id, reason)
+        return
+    stop.set()
+    with store.write() as s:
+        job = store.get(s, Job, job_id)
+        job.status, job.progress, job.stage, job.finished_at = "succeeded", 100, "done", now()
+
+
+def _user_errors():
+    from synth.errors import FrontdoorError
+
+    return FrontdoorError
+
+
+def _reason(exc: Exception) -> str:
+    from synth.errors import FrontdoorError
+
+    if isinstance(exc, FrontdoorError):
+        return exc.message
+    if isinstance(exc, JobFailed):
+        return str(exc)
+    return f"internal error ({type(exc).__name__}); the job was stopped and nothing it made was kept."
+
+
+def fail_job(store: Store, job_id: str, reason: str) -> None:
+    """Mark a job and its target failed (targets keep their record; their files were never placed)."""
+    with store.write() as s:
+        job = store.get(s, Job, job_id)
+        if job is None or job.status in ("succeeded", "failed"):
+            return
+        job.status, job.error, job.finished_at = "failed", reason, now()
+        if job.target_type == "dataset":
+            ds = store.get(s, Dataset, job.target_id)
+            if ds and ds.status == "ingesting":
+                ds.status, ds.error = "failed", reason
+        elif job.target_type == "model":
+            m = store.get(s, TrainedModel, job.target_id)
+            if m and m.status == "training":
+                m.status, m.error = "failed", reason
+        elif job.target_type == "release":
+            r = store.get(s, Release, job.target_id)
+            if r and r.state == "checking":
+                r.error = reason
+                workflow.transition(store, s, r, "gate_failed", None, {"reason": "job failed"})
+        audit.record(store, s, None, "job.failed", job.target_type, job.target_id, {"job": job_id, "kind": job.kind})
+
+
+def reap_stale_jobs(store: Store) -> int:
+    """Jobs whose worker stopped sending heartbeats end failed. Returns how many."""
+    limit = now() - timedelta(seconds=int(store.cfg.get("JOB_STALE_SECONDS", 120)))
+    with store.read() as s:
+        stale = [j.id for j in store.stale_jobs(s, limit)]
+    for job_id in stale:
+        fail_job(store, job_id, "the worker running this job stopped (no heartbeat); start it again.")
+    return len(stale)
+
+
+# ----------------------------------------------------------------------------------------------
+# The jobs.
+def run_ingest(store: Store, dataset_id: str, progress: Progress) -> None:
+    from synth.dataset import Dataset as DatasetTables
+    from synth.dataset import write_dataset
+    from synth.errors import ValidationError
+    from synth.ingest import ingest
+
+    files = sorted(p for p in store.upload_dir(dataset_id).iterdir() if p.is_file())
+    progress(10, f"reading and validating {len(files)} file(s)")
+    try:
+        result = ingest(files, store.pseudonym_key())
+    except ValidationError as exc:
+        with store.write() as s:
+            ds = store.get(s, Dataset, dataset_id)
+            ds.report = {"errors": exc.details[:100], "message": exc.message}
+        raise
+    progress(70, "writing the canonical tables")
+    report = result.report.to_dict()
+    tmp = store.tmp_path("dataset")
+    write_dataset(tmp, DatasetTables(result.children, result.events, result.episodes,
+                                     {**result.manifest, "report": report}))
+    store.place(tmp, store.dataset_dir(dataset_id))
+    with store.write() as s:
+        ds = store.get(s, Dataset, dataset_id)
+        ds.status, ds.report, ds.lineage_hash = "ready", report, result.manifest["lineage_hash"]
+        ds.counts = {"children": report["children"], "events": report["events"], "episodes": report["episodes"],
+                     "rows_read": report["rows_read"], "rows_rejected": report["rows_rejected"]}
+        audit.record(store, s, None, "dataset.ingested", "dataset", dataset_id,
+                     {"rows_read": report["rows_read"], "rows_rejected": report["rows_rejected"],
+                      "children": report["children"]})
+
+
+def run_train(store: Store, model_id: str, progress: Progress) -> None:
+    from synth.dataset import read_dataset
+    from synth.models import TrainingSpec, fit_model
+
+    with store.read() as s:
+        m = store.get(s, TrainedModel, model_id)
+        dataset_id, generator, epsilon = m.dataset_id, m.generator, m.epsilon
+    progress(10, "reading the dataset")
+    dataset = read_dataset(store.dataset_dir(dataset_id))
+    progress(20, f"training {generator}")
+    model = fit_model(dataset, TrainingSpec(generator=generator, epsilon=epsilon))
+    progress(90, "saving the model")
+    tmp = store.tmp_path("model")
+    model.save(tmp, store.signing_key())
+    store.place(tmp, store.model_path(model_id))
+    with store.write() as s:
+        m = store.get(s, TrainedModel, model_id)
+        m.status, m.privacy, m.training_children = "ready", model.generator.privacy(), model.training_children
+        audit.record(store, s, None, "model.trained", "model", model_id,
+                     {"generator": generator, "epsilon": epsilon, "training_children": model.training_children})
+
+
+def run_build_release(store: Store, release_id: str, progress: Progress) -> None:
+    from synth.bundle import write_bundle
+    from synth.dataset import read_dataset
+    from synth.disclosure import run_gate
+    from synth.models import load_model
+    from synth.synthetic import write_synthetic
+
+    with store.read() as s:
+        r = store.get(s, Release, release_id)
+        m = store.get(s, TrainedModel, r.model_id)
+        n, profile, version, model_id, dataset_id = r.children, r.profile, r.version, m.id, m.dataset_id
+    progress(5, "loading the model")
+    model = load_model(store.model_path(model_id), store.signing_key())
+    progress(15, f"sampling {n} synthetic children")
+    tables = model.sample(n, seed=version)
+    work = store.tmp_path("release")
+    work.mkdir(parents=True)
+    try:
+        write_synthetic(work / "synthetic", tables, model, version)
+        synth = read_dataset(work / "synthetic")
+        progress(40, "running the disclosure checks")
+        real = read_dataset(store.dataset_dir(dataset_id))
+        result = run_gate(real, synth, profile, release={"release_id": release_id, "version": version})
+        (work / "disclosure_report.html").write_text(result.report.to_html())
+        (work / "disclosure_report.json").write_text(result.report.to_json())
+        bundle_sha, bundle_bytes = None, None
+        if result.verdict != "fail":
+            progress(85, "writing the release bundle")
+            path = write_bundle(work / "bundle.zip", synth, result.map_json, result.report, release_id,
+                                real.lineage_hash)
+            from synth.bundle import sha256
+
+            data = Path(path).read_bytes()
+            bundle_sha, bundle_bytes = sha256(data), len(data)
+        store.place(work, store.release_dir(release_id))
+    except BaseException:
+        store.remove(work)
+        raise
+    with store.write() as s:
+        r = store.get(s, Release, release_id, lock=True)
+        if r.version != version or r.state != "checking":
+            return  # the request changed while this ran: a newer build job decides
+        r.verdict, r.bundle_sha256, r.bundle_bytes = result.verdict, bundle_sha, bundle_bytes
+        action = "gate_failed" if result.verdict == "fail" else "gate_passed"
+        workflow.transition(store, s, r, action, None, {"verdict": result.verdict})
+
+
+# ----------------------------------------------------------------------------------------------
+# Runners.
+class InProcessRunner:
+    backend = "inprocess"
+
+    def __init__(self, store: Store, workers: int = 1):
+        self.store = store
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="frontdoor-job")
+
+    def submit(self, job_id: str) -> None:
+        self.pool.submit(execute, self.store, job_id)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class RQRunner:
+    backend = "rq"
+
+    def __init__(self, store: Store, redis_url: str):
+        from redis import Redis
+        from rq import Queue
+
+        self.store = store
+        self.queue = Queue("frontdoor", connection=Redis.from_url(redis_url), default_timeout=3600)
+
+    def submit(self, job_id: str) -> None:
+        self.queue.enqueue("service.jobs.rq_execute", job_id, job_id=f"fd-{job_id}", job_timeout=3600,
+                           on_failure=rq_on_failure)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _store_from_env() -> Store:
+    from service.config import load_config
+
+    return Store(load_config())
+
+
+def rq_execute(job_id: str) -> None:
+    """Entry point on RQ workers: the same job function, with configuration from the environment."""
+    store = _store_from_env()
+    try:
+        execute(store, job_id)
+    finally:
+        store.dispose()
+
+
+def rq_on_failure(job, connection, exc_type, exc_value, tb) -> None:
+    store = _store_from_env()
+    try:
+        fail_job(store, job.id.removeprefix("fd-"), f"the worker failed ({exc_type.__name__}); start it again.")
+    finally:
+        store.dispose()
+
+
+def make_runner(store: Store):
+    url = store.cfg.get("REDIS_URL")
+    return RQRunner(store, url) if url else InProcessRunner(store, int(store.cfg.get("JOB_WORKERS", 1)))

@@ -1,0 +1,283 @@
+"""What the service does, one function per user action, each one transaction with its audit event.
+The web API, the web pages and the command line all call these; none of them holds the rules."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from service import audit
+from service.governance import workflow
+from service.governance.permissions import allowed, can_see_release
+from service.governance.workflow import WorkflowError
+from service.orm import Dataset, Job, Release, TrainedModel, User
+from service.store import Store, new_id
+
+UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+MAX_CHILDREN = 1_000_000
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class NotFound(WorkflowError):
+    def __init__(self, what: str):
+        super().__init__(f"no {what} with that id (or you may not see it).", 404)
+
+
+def require(user: User, permission: str) -> None:
+    if not allowed(user.role, permission):
+        raise WorkflowError(f"your role ({user.role.replace('_', ' ')}) may not do this.", 403)
+
+
+@dataclass
+class Upload:
+    filename: str
+    stream: BinaryIO
+
+
+def _new_job(store: Store, s, runner, kind: str, target_type: str, target_id: str, user: User) -> Job:
+    job = Job(id=new_id(), kind=kind, target_type=target_type, target_id=target_id, created_by=user.id,
+              backend=runner.backend)
+    s.add(job)
+    s.flush()
+    return job
+
+
+# -- datasets ---------------------------------------------------------------------------------
+def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Upload]) -> tuple[Dataset, Job]:
+    """Save uploaded Annex A files, check they can be read and hold Annex A lists, and start the ingest.
+    Refuses (and keeps nothing) when a file is not a readable Annex A workbook or CSV."""
+    from synth.errors import InputFileError
+    from synth.ingest import identify_list
+    from synth.readers import read_headers
+
+    require(user, "dataset:create")
+    name = (name or "").strip()
+    if not name:
+        raise WorkflowError("give the dataset a name.", 422)
+    if not uploads:
+        raise WorkflowError("attach at least one Annex A file (field 'file').", 422)
+    tmp = store.tmp_path("upload")
+    tmp.mkdir(parents=True)
+    try:
+        files = []
+        for up in uploads:
+            fname = _SAFE_NAME.sub("_", Path(up.filename or "").name).strip() or "upload"
+            if not fname.lower().endswith(UPLOAD_SUFFIXES):
+                raise WorkflowError(f"{fname}: not an Annex A file type; upload .xlsx workbooks or .csv files.", 415)
+            dest = tmp / fname
+            if dest.exists():
+                raise WorkflowError(f"{fname} was attached twice; attach each file once.", 422)
+            with open(dest, "wb") as out:
+                shutil.copyfileobj(up.stream, out, length=1 << 20)
+            files.append(dest)
+        found = []
+        for f in files:
+            try:
+                tables = read_headers(f)
+            except InputFileError as exc:
+                raise WorkflowError(exc.message, 422) from None
+            lists = [identify_list(t) for t in tables]
+            found += [a.number for a in lists if a is not None]
+        if not found:
+            raise WorkflowError("none of the files holds an Annex A list (Lists 1-8) that can be recognised by its "
+                                "headers, such as 'Child Unique ID' and 'Date of Contact'.", 422)
+        dataset_id = new_id()
+        store.place(tmp, store.upload_dir(dataset_id))
+    except BaseException:
+        store.remove(tmp)
+        raise
+    try:
+        with store.write() as s:
+            ds = Dataset(id=dataset_id, name=name[:200], owner_id=user.id, status="ingesting",
+                         files=[{"name": f.name, "bytes": (store.upload_dir(dataset_id) / f.name).stat().st_size}
+                                for f in files])
+            s.add(ds)
+            job = _new_job(store, s, runner, "ingest", "dataset", dataset_id, user)
+            audit.record(store, s, user, "dataset.uploaded", "dataset", dataset_id,
+                         {"files": len(files), "lists": sorted(set(found))})
+    except BaseException:
+        store.remove(store.upload_dir(dataset_id))
+        raise
+    runner.submit(job.id)
+    return ds, job
+
+
+def get_dataset(store: Store, s, user: User, dataset_id: str) -> Dataset:
+    require(user, "dataset:read")
+    ds = store.get(s, Dataset, dataset_id)
+    if ds is None or ds.status == "deleted" or (user.role != "admin" and ds.owner_id != user.id):
+        raise NotFound("dataset")
+    return ds
+
+
+def list_datasets(store: Store, s, user: User) -> list[Dataset]:
+    require(user, "dataset:read")
+    return store.datasets(s, None if user.role == "admin" else user.id)
+
+
+def delete_dataset(store: Store, user: User, dataset_id: str) -> None:
+    require(user, "dataset:delete")
+    with store.write() as s:
+        ds = get_dataset(store, s, user, dataset_id) if user.role != "admin" else store.get(s, Dataset, dataset_id)
+        if ds is None or ds.status == "deleted":
+            raise NotFound("dataset")
+        if ds.status == "ingesting":
+            raise WorkflowError("the dataset is still being ingested; delete it when the job has finished.", 409)
+        ds.status = "deleted"
+        audit.record(store, s, user, "dataset.deleted", "dataset", dataset_id, {})
+    store.remove(store.upload_dir(dataset_id))
+    store.remove(store.dataset_dir(dataset_id))
+
+
+# -- models -----------------------------------------------------------------------------------
+def request_model(store: Store, runner, user: User, dataset_id: str, generator: str,
+                  epsilon: float | None) -> tuple[TrainedModel, Job]:
+    from synth.errors import ModelError
+    from synth.models import TrainingSpec, validate_spec
+
+    require(user, "model:create")
+    try:
+        validate_spec(TrainingSpec(generator=generator, epsilon=epsilon))
+    except ModelError as exc:
+        raise WorkflowError(exc.message, 422) from None
+    with store.write() as s:
+        ds = get_dataset(store, s, user, dataset_id)
+        if ds.status != "ready":
+            raise WorkflowError(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.", 409)
+        m = TrainedModel(id=new_id(), dataset_id=ds.id, owner_id=user.id, generator=generator, epsilon=epsilon)
+        s.add(m)
+        job = _new_job(store, s, runner, "train", "model", m.id, user)
+        audit.record(store, s, user, "model.requested", "model", m.id,
+                     {"dataset": ds.id, "generator": generator, "epsilon": epsilon})
+    runner.submit(job.id)
+    return m, job
+
+
+def get_model(store: Store, s, user: User, model_id: str) -> TrainedModel:
+    require(user, "model:read")
+    m = store.get(s, TrainedModel, model_id)
+    if m is None or (user.role == "data_owner" and m.owner_id != user.id):
+        raise NotFound("model")
+    return m
+
+
+# -- releases ---------------------------------------------------------------------------------
+def _check_release_fields(children, profile) -> None:
+    from synth.disclosure import PROFILES
+
+    if not isinstance(children, int) or not 1 <= children <= MAX_CHILDREN:
+        raise WorkflowError(f"children must be a whole number from 1 to {MAX_CHILDREN:,}.", 422)
+    if profile not in PROFILES:
+        raise WorkflowError(f"unknown disclosure profile '{profile}'; choose one of: {', '.join(PROFILES)}.", 422)
+
+
+def request_release(store: Store, runner, user: User, model_id: str, children: int, profile: str, purpose: str,
+                    recipients: str) -> tuple[Release, Job]:
+    require(user, "release:create")
+    _check_release_fields(children, profile)
+    if not (purpose or "").strip() or not (recipients or "").strip():
+        raise WorkflowError("say what the release is for (purpose) and who will receive it (recipients).", 422)
+    with store.write() as s:
+        m = get_model(store, s, user, model_id)
+        if m.status != "ready":
+            raise WorkflowError(f"the model is '{m.status}'; request a release from a trained model.", 409)
+        r = Release(id=new_id(), model_id=m.id, requester_id=user.id, children=children, profile=profile,
+                    purpose=purpose.strip(), recipients=recipients.strip(), state="draft")
+        s.add(r)
+        s.flush()
+        audit.record(store, s, user, "release.requested", "release", r.id,
+                     {"model": m.id, "children": children, "profile": profile})
+        workflow.transition(store, s, r, "submit", user)
+        job = _new_job(store, s, runner, "build_release", "release", r.id, user)
+    runner.submit(job.id)
+    return r, job
+
+
+def get_release(store: Store, s, user: User, release_id: str) -> Release:
+    require(user, "release:read")
+    r = store.get(s, Release, release_id)
+    if r is None or not can_see_release(user.role, user.id, r.requester_id, r.state):
+        raise NotFound("release")
+    return r
+
+
+def list_releases(store: Store, s, user: User, state: str | None = None) -> list[Release]:
+    require(user, "release:list")
+    if user.role in ("reviewer", "admin"):
+        return store.releases(s, [state] if state else None)
+    if user.role == "developer":
+        return store.releases(s, ["published"]) if state in (None, "published") else []
+    rows = store.releases(s, None, requester_id=user.id) + store.releases(s, ["published"])
+    seen, out = set(), []
+    for r in sorted(rows, key=lambda r: r.created_at, reverse=True):
+        if r.id not in seen and (state is None or r.state == state):
+            seen.add(r.id)
+            out.append(r)
+    return out
+
+
+def review_release(store: Store, user: User, release_id: str, decision: str, comment: str) -> Release:
+    require(user, "release:review")
+    with store.write() as s:
+        r = get_release(store, s, user, release_id)
+        workflow.review(store, s, r, user, decision, comment or "", int(store.cfg["REQUIRED_APPROVALS"]))
+    return r
+
+
+def amend_release(store: Store, runner, user: User, release_id: str, changes: dict) -> tuple[Release, Job]:
+    require(user, "release:amend")
+    if "children" in changes and changes["children"] is not None or "profile" in changes and changes["profile"]:
+        with store.read() as s:
+            r = get_release(store, s, user, release_id)
+        _check_release_fields(changes.get("children") or r.children, changes.get("profile") or r.profile)
+    with store.write() as s:
+        r = get_release(store, s, user, release_id)
+        workflow.amend(store, s, r, user, changes)
+        job = _new_job(store, s, runner, "build_release", "release", r.id, user)
+    runner.submit(job.id)
+    return r, job
+
+
+def publish_release(store: Store, user: User, release_id: str) -> Release:
+    require(user, "release:publish")
+    with store.write() as s:
+        r = get_release(store, s, user, release_id)
+        workflow.transition(store, s, r, "publish", user)
+        from service.orm import now
+
+        r.published_at = now()
+    return r
+
+
+def withdraw_release(store: Store, user: User, release_id: str, reason: str = "") -> Release:
+    require(user, "release:withdraw")
+    with store.write() as s:
+        r = get_release(store, s, user, release_id)
+        workflow.transition(store, s, r, "withdraw", user, {"reason_chars": len(reason or "")})
+    return r
+
+
+def release_file_access(store: Store, user: User, release_id: str, what: str) -> tuple[Release, Path]:
+    """The path of a release's bundle or report, if this user may have it now; audits the read."""
+    with store.write() as s:
+        r = get_release(store, s, user, release_id)
+        if what == "bundle":
+            require(user, "release:download")
+            privileged = user.role in ("reviewer", "admin") or user.id == r.requester_id
+            if r.state != "published" and not (privileged and r.bundle_sha256):
+                if r.state == "withdrawn":
+                    raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
+                raise WorkflowError("this release is not published, so its files cannot be downloaded.", 409)
+            path = store.bundle_path(r.id)
+        else:
+            require(user, "release:report")
+            if user.role == "data_owner" and user.id != r.requester_id:
+                raise NotFound("release")
+            path = store.report_path(r.id, "json" if what == "report_json" else "html")
+        if not path.exists():
+            raise WorkflowError("the release has no such file yet (its build job has not finished).", 409)
+        audit.record(store, s, user, f"release.{what}_read", "release", r.id, {})
+    return r, path

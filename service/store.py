@@ -1,0 +1,262 @@
+"""Storage: the database and the data directory. Nothing else in the service touches SQL or paths.
+
+Data directory layout:
+    frontdoor.db                 SQLite (unless DATABASE_URL points elsewhere)
+    pseudonym.key                the service's secret (pseudonyms, model signing), created on first use
+    secret.key                   signs session cookies, created on first use
+    uploads/<dataset>/           the files a data owner uploaded (raw data: never served)
+    datasets/<dataset>/          canonical tables (Parquet)
+    models/<model>.fdm           signed model files
+    releases/<release>/          synthetic/, disclosure report, bundle.zip
+    tmp/                         work in progress; moved into place by rename only when complete
+
+Writes to the database go through `write()`, one transaction per call; on SQLite it begins
+IMMEDIATE so that concurrent writers queue rather than fail, and the audit chain stays linear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.orm import AuditEvent, Dataset, Job, Release, Review, TrainedModel, User, now
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Store:
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.data_dir = Path(cfg["DATA_DIR"])
+        url = cfg["DATABASE_URL"]
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs = {"connect_args": {"timeout": 30, "check_same_thread": False}} if self.is_sqlite else \
+            {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        self.engine = create_engine(url, **kwargs)
+        self.write_engine = create_engine(url, **kwargs) if self.is_sqlite else self.engine
+        if self.is_sqlite:
+            _sqlite_setup(self.engine, immediate=False)
+            _sqlite_setup(self.write_engine, immediate=True)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def init(self) -> None:
+        """Create the data directory and bring the database schema up to date (Alembic)."""
+        for sub in ("uploads", "datasets", "models", "releases", "tmp"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", self.cfg["DATABASE_URL"].replace("%", "%%"))
+        with self.write_engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as s:
+            yield s
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._write() as s, s.begin():
+            yield s
+
+    # -- secrets -------------------------------------------------------------------------------
+    def secret(self, name: str, configured: str | None) -> bytes:
+        """A secret from configuration, else from a file in the data directory made on first use."""
+        if configured:
+            return configured.encode()
+        path = self.data_dir / f"{name}.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+        return path.read_text().strip().encode()
+
+    def pseudonym_key(self) -> bytes:
+        return self.secret("pseudonym", self.cfg.get("PSEUDONYM_KEY") or os.environ.get("FRONTDOOR_PSEUDONYM_KEY"))
+
+    def signing_key(self) -> bytes:
+        from synth.models import signing_key_from
+
+        return signing_key_from(self.pseudonym_key())
+
+    # -- paths ---------------------------------------------------------------------------------
+    def tmp_path(self, prefix: str) -> Path:
+        return self.data_dir / "tmp" / f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    def upload_dir(self, dataset_id: str) -> Path:
+        return self.data_dir / "uploads" / dataset_id
+
+    def dataset_dir(self, dataset_id: str) -> Path:
+        return self.data_dir / "datasets" / dataset_id
+
+    def model_path(self, model_id: str) -> Path:
+        return self.data_dir / "models" / f"{model_id}.fdm"
+
+    def release_dir(self, release_id: str) -> Path:
+        return self.data_dir / "releases" / release_id
+
+    def bundle_path(self, release_id: str) -> Path:
+        return self.release_dir(release_id) / "bundle.zip"
+
+    def report_path(self, release_id: str, kind: str = "html") -> Path:
+        return self.release_dir(release_id) / f"disclosure_report.{kind}"
+
+    def place(self, tmp: Path, final: Path) -> Path:
+        """Move finished work into place by rename (replacing what was there, atomically for files)."""
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if tmp.is_dir() and final.exists():
+            old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:6]}")
+            final.rename(old)
+            tmp.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        return final
+
+    def remove(self, path: Path) -> None:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    # -- users ---------------------------------------------------------------------------------
+    def add_user(self, s: Session, name: str, role: str) -> tuple[User, str]:
+        token = "fd_" + secrets.token_urlsafe(32)
+        days = int(self.cfg.get("TOKEN_DAYS") or 0)
+        user = User(name=name, role=role, token_hash=hash_token(token),
+                    token_expires_at=now() + timedelta(days=days) if days else None)
+        s.add(user)
+        s.flush()
+        return user, token
+
+    def user_by_token(self, s: Session, token: str) -> User | None:
+        user = s.scalar(select(User).where(User.token_hash == hash_token(token), User.active.is_(True)))
+        if user is None or (user.token_expires_at and user.token_expires_at < now()):
+            return None
+        return user
+
+    def user_by_name(self, s: Session, name: str) -> User | None:
+        return s.scalar(select(User).where(User.name == name))
+
+    def users(self, s: Session) -> list[User]:
+        return list(s.scalars(select(User).order_by(User.id)))
+
+    # -- datasets, models, jobs ----------------------------------------------------------------
+    def get(self, s: Session, cls, object_id, *, lock: bool = False):
+        q = select(cls).where(cls.id == object_id)
+        if lock and not self.is_sqlite:
+            q = q.with_for_update()
+        return s.scalar(q)
+
+    def datasets(self, s: Session, owner_id: int | None = None) -> list[Dataset]:
+        q = select(Dataset).where(Dataset.status != "deleted").order_by(Dataset.created_at.desc())
+        if owner_id is not None:
+            q = q.where(Dataset.owner_id == owner_id)
+        return list(s.scalars(q))
+
+    def models(self, s: Session, owner_id: int | None = None) -> list[TrainedModel]:
+        q = select(TrainedModel).order_by(TrainedModel.created_at.desc())
+        if owner_id is not None:
+            q = q.where(TrainedModel.owner_id == owner_id)
+        return list(s.scalars(q))
+
+    def models_of_dataset(self, s: Session, dataset_id: str) -> list[TrainedModel]:
+        return list(s.scalars(select(TrainedModel).where(TrainedModel.dataset_id == dataset_id)))
+
+    def jobs_for(self, s: Session, target_type: str, target_id: str) -> list[Job]:
+        return list(s.scalars(select(Job).where(Job.target_type == target_type, Job.target_id == target_id)
+                              .order_by(Job.created_at)))
+
+    def stale_jobs(self, s: Session, older_than: datetime) -> list[Job]:
+        return list(s.scalars(select(Job).where(Job.status.in_(["queued", "running"]),
+                                                func.coalesce(Job.heartbeat_at, Job.created_at) < older_than)))
+
+    def touch_job(self, job_id: str, **values) -> None:
+        with self.write() as s:
+            s.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=now(), **values))
+
+    # -- releases ------------------------------------------------------------------------------
+    def releases(self, s: Session, states: list[str] | None = None, requester_id: int | None = None,
+                 include_published: bool = False) -> list[Release]:
+        q = select(Release).order_by(Release.created_at.desc())
+        if states is not None and requester_id is not None and include_published:
+            q = q.where((Release.requester_id == requester_id) | (Release.state == "published"))
+        elif requester_id is not None:
+            q = q.where(Release.requester_id == requester_id)
+        if states is not None:
+            q = q.where(Release.state.in_(states))
+        return list(s.scalars(q))
+
+    def reviews(self, s: Session, release_id: str) -> list[Review]:
+        return list(s.scalars(select(Review).where(Review.release_id == release_id).order_by(Review.id)))
+
+    # -- audit ---------------------------------------------------------------------------------
+    def last_audit(self, s: Session) -> AuditEvent | None:
+        q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+        if not self.is_sqlite:
+            q = q.with_for_update()
+        return s.scalar(q)
+
+    def audit_events(self, s: Session, limit: int | None = None, offset: int = 0, **filters) -> list[AuditEvent]:
+        q = select(AuditEvent).order_by(AuditEvent.id)
+        for key, value in filters.items():
+            if value is not None:
+                q = q.where(getattr(AuditEvent, key) == value)
+        if limit is not None:
+            q = q.offset(offset).limit(limit)
+        return list(s.scalars(q))
+
+    def lock_audit_chain(self, s: Session) -> None:
+        """Serialise appends to the audit chain (Postgres; SQLite writers are already serialised)."""
+        if not self.is_sqlite:
+            from sqlalchemy import text
+
+            s.execute(text("SELECT pg_advisory_xact_lock(424242)"))
+
+
+def _sqlite_setup(engine: Engine, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
