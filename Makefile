@@ -18,13 +18,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job, end to end as far as the project goes: a fake council's Annex A workbook,
-# ingested (validated, pseudonymised), and its journey map printed.
+# The main job, end to end: the service on embedded defaults (SQLite, in-process jobs, a fresh data
+# directory), demo users, a fake council uploaded, trained, released, approved twice and published.
 run: $(STAMP)
-	@mkdir -p $(DEMO)
-	FRONTDOOR_KEY_FILE=$(DEMO)/pseudonym.key $(BIN)/frontdoor fixtures --children $(DEMO_CHILDREN) --seed 1 --out $(DEMO)/council
-	FRONTDOOR_KEY_FILE=$(DEMO)/pseudonym.key $(BIN)/frontdoor ingest $(DEMO)/council --out $(DEMO)/dataset --overwrite
-	$(BIN)/frontdoor journeys $(DEMO)/dataset
+	$(BIN)/frontdoor demo --data-dir $(DEMO)/service-data --children $(DEMO_CHILDREN)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

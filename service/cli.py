@@ -313,6 +313,121 @@ def bundle(dataset_dir: Path, synth_dir: Path, out: Path, profile: str, release_
         click.echo(f"Release {rid} ({result.verdict}) written to {out}")
 
 
+# ----------------------------------------------------------------------------------------------
+# The service.
+def _service_store():
+    from service.config import load_config
+    from service.store import Store
+
+    store = Store(load_config())
+    store.init()
+    return store
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Processes (keep 1 with in-process jobs; more with Redis workers).")
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the service (gunicorn); data directory from FRONTDOOR_DATA_DIR."""
+    from gunicorn.app.base import BaseApplication
+
+    from service import create_app
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 300)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app()
+
+    Server().run()
+
+
+@main.group()
+def users() -> None:
+    """Manage users and their API tokens."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["data_owner", "reviewer", "developer", "admin"]), required=True)
+def users_add(name: str, role: str) -> None:
+    """Add a user; prints their API token once, alone on the last line."""
+    from service import audit
+
+    store = _service_store()
+    with store.write() as s:
+        if store.user_by_name(s, name):
+            _fail(f"a user called '{name}' already exists; choose another name.", False)
+        user, token = store.add_user(s, name, role)
+        audit.record(store, s, None, "user.added", "user", str(user.id), {"role": role})
+    click.echo(f"Added {name} ({role}). Their API token (shown once; keep it safe):")
+    click.echo(token)
+
+
+@users.command("list")
+def users_list() -> None:
+    store = _service_store()
+    with store.read() as s:
+        for u in store.users(s):
+            click.echo(f"{u.id}\t{u.name}\t{u.role}\t{'active' if u.active else 'inactive'}")
+
+
+@main.command()
+def worker() -> None:
+    """Run an RQ worker for background jobs (needs FRONTDOOR_REDIS_URL and the shared data directory)."""
+    import os
+
+    from redis import Redis
+    from rq import Queue, Worker
+
+    url = os.environ.get("FRONTDOOR_REDIS_URL")
+    if not url:
+        _fail("set FRONTDOOR_REDIS_URL (e.g. redis://localhost:6379/0) to run a worker.", False)
+    _service_store()
+    conn = Redis.from_url(url)
+    Worker([Queue("frontdoor", connection=conn)], connection=conn).work(with_scheduler=False)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; exit 1 if any event was changed, removed or reordered."""
+    from service import audit
+
+    result = audit.verify(_service_store())
+    if result.ok:
+        click.echo(f"Audit trail intact: {result.events} events.")
+        return
+    click.echo(f"Audit trail BROKEN at event {result.first_bad_id}: {result.reason}.", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--children", default=3000, show_default=True, type=int)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo/service-data"),
+              show_default=True)
+@click.option("--keep-running/--no-keep-running", default=True, show_default=True)
+def demo(port: int, children: int, data_dir: Path, keep_running: bool) -> None:
+    """Start the service on a fresh data directory and take a fake council through the whole workflow."""
+    from service.demo import run_demo
+
+    run_demo(port=port, children=children, data_dir=data_dir, keep_running=keep_running)
+
+
 def _jsonable(v):
     import numpy as np
 

@@ -1,0 +1,116 @@
+"""`make run`: the whole workflow on embedded defaults, over real HTTP, as a council would do it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import requests
+
+
+class DemoError(click.ClickException):
+    pass
+
+
+def _wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise DemoError(f"the service did not start at {url}")
+
+
+def _add_user(env: dict, name: str, role: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "service.cli", "users", "add", name, "--role", role], env=env,
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _wait_job(base: str, token: str, job_id: str, what: str) -> dict:
+    while True:
+        job = requests.get(f"{base}/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        click.echo(f"\r  {what}: {job['status']} {job['progress']:3d}% {job['stage'][:50]:50}", nl=False)
+        if job["status"] in ("succeeded", "failed"):
+            click.echo("")
+            if job["status"] == "failed":
+                raise DemoError(f"{what} failed: {job['error']}")
+            return job
+        time.sleep(1)
+
+
+def run_demo(port: int, children: int, data_dir: Path, keep_running: bool) -> None:
+    data_dir = data_dir.resolve()
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    env = {**os.environ, "FRONTDOOR_DATA_DIR": str(data_dir)}
+    env.pop("FRONTDOOR_REDIS_URL", None)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    click.echo(f"Starting the service on http://127.0.0.1:{port} (data in {data_dir})")
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
+                              stdout=open(data_dir / "service.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        _wait_for(f"{base}/health")
+        tokens = {name: _add_user(env, name, role) for name, role in
+                  (("olivia", "data_owner"), ("rita", "reviewer"), ("raj", "reviewer"), ("dev", "developer"),
+                   ("ada", "admin"))}
+        click.echo("Demo users and their API tokens:")
+        for name, tok in tokens.items():
+            click.echo(f"  {name:7} {tok}")
+        owner = {"Authorization": f"Bearer {tokens['olivia']}"}
+        council = data_dir / "council"
+        subprocess.run([sys.executable, "-m", "service.cli", "fixtures", "--children", str(children), "--seed", "1",
+                        "--out", str(council)], check=True, stdout=subprocess.DEVNULL)
+        with open(council / "annex_a.xlsx", "rb") as f:
+            r = requests.post(f"{base}/datasets", headers=owner, data={"name": "Demo council"},
+                              files=[("file", ("annex_a.xlsx", f))], timeout=120)
+        if r.status_code != 202:
+            raise DemoError(f"upload refused: {r.json()}")
+        ds = r.json()["dataset"]
+        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "ingest")
+        r = requests.post(f"{base}/models", headers=owner, json={"dataset_id": ds["id"]}, timeout=30)
+        model = r.json()["model"]
+        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "train")
+        r = requests.post(f"{base}/releases", headers=owner, timeout=30, json={
+            "model_id": model["id"], "children": children, "profile": "default",
+            "purpose": "Demonstration of the front-door map", "recipients": "Frontdoor developers"})
+        release = r.json()["release"]
+        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "build and check the release")
+        state = requests.get(f"{base}/releases/{release['id']}", headers=owner, timeout=10).json()
+        if state["state"] != "awaiting_review":
+            raise DemoError(f"the release is '{state['state']}' (verdict {state['verdict']}), not awaiting review")
+        for reviewer in ("rita", "raj"):
+            requests.post(f"{base}/releases/{release['id']}/reviews", timeout=10,
+                          headers={"Authorization": f"Bearer {tokens[reviewer]}"},
+                          json={"decision": "approve", "comment": "Checked the disclosure report."}).raise_for_status()
+        requests.post(f"{base}/releases/{release['id']}/publish", headers=owner, timeout=10).raise_for_status()
+        rid = release["id"]
+        click.echo(f"\nRelease {rid} is published. Fetch it as a developer:")
+        click.echo(f"  curl -H 'Authorization: Bearer {tokens['dev']}' {base}/releases")
+        click.echo(f"  curl -H 'Authorization: Bearer {tokens['dev']}' -o release.zip {base}/releases/{rid}/bundle")
+        click.echo(f"  curl -H 'Authorization: Bearer {tokens['dev']}' {base}/releases/{rid}/files/map.json")
+        click.echo(f"  OpenAPI document: {base}/openapi.json")
+        (data_dir / "demo.env").write_text("".join(f"{n.upper()}_TOKEN={t}\n" for n, t in tokens.items()) +
+                                           f"RELEASE_ID={rid}\nAPI={base}\n")
+        if keep_running:
+            click.echo("\nThe service keeps running; press Ctrl-C to stop it.")
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            server.wait()
+    except KeyboardInterrupt:
+        click.echo("\nStopping.")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
