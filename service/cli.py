@@ -392,9 +392,9 @@ def worker() -> None:
     url = os.environ.get("FRONTDOOR_REDIS_URL")
     if not url:
         _fail("set FRONTDOOR_REDIS_URL (e.g. redis://localhost:6379/0) to run a worker.", False)
-    _service_store()
+    store = _service_store()
     conn = Redis.from_url(url)
-    Worker([Queue("frontdoor", connection=conn)], connection=conn).work(with_scheduler=False)
+    Worker([Queue(store.cfg.get("QUEUE") or "frontdoor", connection=conn)], connection=conn).work(with_scheduler=False)
 
 
 @main.group("audit")

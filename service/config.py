@@ -10,6 +10,7 @@ DEFAULTS: dict = {
     "DATA_DIR": "frontdoor-data",
     "DATABASE_URL": None,  # default: SQLite file in DATA_DIR; also read from plain DATABASE_URL
     "REDIS_URL": None,  # set to run jobs on RQ workers (`frontdoor worker`)
+    "QUEUE": "frontdoor",  # the RQ queue name (one per deployment sharing a Redis)
     "REQUIRED_APPROVALS": 2,
     "MAX_UPLOAD_MB": 200,
     "JOB_WORKERS": 1,

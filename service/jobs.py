@@ -244,11 +244,14 @@ class RQRunner:
         from rq import Queue
 
         self.store = store
-        self.queue = Queue("frontdoor", connection=Redis.from_url(redis_url), default_timeout=3600)
+        self.queue = Queue(store.cfg.get("QUEUE") or "frontdoor", connection=Redis.from_url(redis_url),
+                           default_timeout=3600)
 
     def submit(self, job_id: str) -> None:
+        from rq import Callback
+
         self.queue.enqueue("service.jobs.rq_execute", job_id, job_id=f"fd-{job_id}", job_timeout=3600,
-                           on_failure=rq_on_failure)
+                           on_failure=Callback(rq_on_failure))
 
     def shutdown(self) -> None:
         pass

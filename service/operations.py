@@ -50,7 +50,7 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
     """Save uploaded Annex A files, check they can be read and hold Annex A lists, and start the ingest.
     Refuses (and keeps nothing) when a file is not a readable Annex A workbook or CSV."""
     from synth.errors import InputFileError
-    from synth.ingest import identify_list
+    from synth.ingest import identify_list, why_unrecognised
     from synth.readers import read_headers
 
     require(user, "dataset:create")
@@ -73,17 +73,21 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
             with open(dest, "wb") as out:
                 shutil.copyfileobj(up.stream, out, length=1 << 20)
             files.append(dest)
-        found = []
+        found, why = [], []
         for f in files:
             try:
                 tables = read_headers(f)
             except InputFileError as exc:
                 raise WorkflowError(exc.message, 422) from None
-            lists = [identify_list(t) for t in tables]
-            found += [a.number for a in lists if a is not None]
+            for table in tables:
+                annex = identify_list(table)
+                if annex is None:
+                    why.append(f"{table.where}: {why_unrecognised(table)}")
+                else:
+                    found.append(annex.number)
         if not found:
-            raise WorkflowError("none of the files holds an Annex A list (Lists 1-8) that can be recognised by its "
-                                "headers, such as 'Child Unique ID' and 'Date of Contact'.", 422)
+            raise WorkflowError("none of the files holds an Annex A list (Lists 1-8) recognisable by its headers ("
+                                + "; ".join(why[:5]) + ").", 422)
         dataset_id = new_id()
         store.place(tmp, store.upload_dir(dataset_id))
     except BaseException:
@@ -266,10 +270,11 @@ def release_file_access(store: Store, user: User, release_id: str, what: str) ->
         r = get_release(store, s, user, release_id)
         if what == "bundle":
             require(user, "release:download")
+            if r.state == "withdrawn":
+                raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
+            # Before publication, those who decide on it (requester, reviewers, admins) may inspect it.
             privileged = user.role in ("reviewer", "admin") or user.id == r.requester_id
             if r.state != "published" and not (privileged and r.bundle_sha256):
-                if r.state == "withdrawn":
-                    raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
                 raise WorkflowError("this release is not published, so its files cannot be downloaded.", 409)
             path = store.bundle_path(r.id)
         else:

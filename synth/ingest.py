@@ -155,7 +155,7 @@ def identify_list(table: RawTable) -> AnnexList | None:
     return best
 
 
-def _why_unrecognised(table: RawTable) -> str:
+def why_unrecognised(table: RawTable) -> str:
     if not table.headers:
         return "no Annex A header row (such as 'Child Unique ID', 'Gender', 'Date of Birth')"
     keys = ", ".join(f"'{a.column(a.key_field).header}'" for a in LISTS[:4])
@@ -357,7 +357,7 @@ def ingest(paths: list[Path], key: bytes) -> IngestResult:
             if annex is None:
                 where = normalise_header(table.sheet or path.stem)
                 if not any(normalise_header(s) in where for s in OUT_OF_SCOPE_SHEETS):
-                    report.notes.append(f"{table.where}: {_why_unrecognised(table)}; ignored")
+                    report.notes.append(f"{table.where}: {why_unrecognised(table)}; ignored")
                 entry["sheets"].append({"sheet": table.sheet, "list": None, "rows": len(table.data)})
                 continue
             before = report.lists.get(annex.number, ListStats(annex.number, annex.name)).rows_rejected
