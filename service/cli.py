@@ -428,6 +428,49 @@ def demo(port: int, children: int, data_dir: Path, keep_running: bool) -> None:
     run_demo(port=port, children=children, data_dir=data_dir, keep_running=keep_running)
 
 
+@main.command()
+@click.option("--bundle", "bundles", multiple=True, type=click.Path(path_type=Path),
+              help="A release zip (repeat to compare releases).")
+@click.option("--api", default=None, help="The service's API, e.g. http://localhost:8000/api/v1")
+@click.option("--token", default=None, help="A developer token for --api.")
+@click.option("--release", "release_ids", multiple=True, help="Release id(s) from the API (default: published ones).")
+@click.option("--port", default=5006, show_default=True, type=int)
+@click.option("--host", default="localhost", show_default=True)
+@click.option("--max-dots", default=5000, show_default=True, type=int, help="Dots animated (a sample if more).")
+def view(bundles: tuple[Path, ...], api: str | None, token: str | None, release_ids: tuple[str, ...], port: int,
+         host: str, max_dots: int) -> None:
+    """Start the map viewer (a Bokeh server) on release bundles or the service's published releases."""
+    import os
+
+    from viewer import state
+
+    if not bundles and not api:
+        _fail("give --bundle PATH (a release zip) or --api URL --token T.", False)
+    if api and not token:
+        _fail("--api needs --token (a developer token from the service's administrator).", False)
+    os.environ[state.ENV_BUNDLES] = os.pathsep.join(str(Path(b).resolve()) for b in bundles)
+    os.environ[state.ENV_MAX_DOTS] = str(max_dots)
+    if api:
+        os.environ[state.ENV_API], os.environ[state.ENV_TOKEN] = api, token
+        os.environ[state.ENV_RELEASES] = ",".join(release_ids)
+    state.load_all()  # check now, so that a bad bundle or token stops here with one clear message
+    if state.ERRORS:
+        _fail(state.ERRORS[0], False)
+    from bokeh.application import Application
+    from bokeh.application.handlers import DirectoryHandler
+    from bokeh.server.server import Server
+
+    viewer_dir = Path(state.__file__).resolve().parent
+    server = Server({"/": Application(DirectoryHandler(filename=str(viewer_dir)))}, port=port, address=host,
+                    allow_websocket_origin=[f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"])
+    server.start()
+    click.echo(f"Frontdoor viewer: http://{host}:{port}/  ({len(state.RELEASES)} release(s); Ctrl-C to stop)")
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        click.echo("Stopping the viewer.")
+
+
 def _jsonable(v):
     import numpy as np
 
