@@ -420,12 +420,15 @@ def audit_verify() -> None:
 @click.option("--children", default=3000, show_default=True, type=int)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo/service-data"),
               show_default=True)
-@click.option("--keep-running/--no-keep-running", default=True, show_default=True)
-def demo(port: int, children: int, data_dir: Path, keep_running: bool) -> None:
-    """Start the service on a fresh data directory and take a fake council through the whole workflow."""
+@click.option("--viewer-port", default=5006, show_default=True, type=int)
+@click.option("--keep-running/--no-keep-running", default=True, show_default=True,
+              help="Then start the viewer on the published release and keep both running.")
+def demo(port: int, children: int, data_dir: Path, viewer_port: int, keep_running: bool) -> None:
+    """Start the service on a fresh data directory, take a fake council through the whole workflow,
+    then start the map viewer on the published release."""
     from service.demo import run_demo
 
-    run_demo(port=port, children=children, data_dir=data_dir, keep_running=keep_running)
+    run_demo(port=port, children=children, data_dir=data_dir, keep_running=keep_running, viewer_port=viewer_port)
 
 
 @main.command()

@@ -48,7 +48,7 @@ def _wait_job(base: str, token: str, job_id: str, what: str) -> dict:
         time.sleep(1)
 
 
-def run_demo(port: int, children: int, data_dir: Path, keep_running: bool) -> None:
+def run_demo(port: int, children: int, data_dir: Path, keep_running: bool, viewer_port: int = 5006) -> None:
     data_dir = data_dir.resolve()
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -103,9 +103,17 @@ def run_demo(port: int, children: int, data_dir: Path, keep_running: bool) -> No
         (data_dir / "demo.env").write_text("".join(f"{n.upper()}_TOKEN={t}\n" for n, t in tokens.items()) +
                                            f"RELEASE_ID={rid}\nAPI={base}\n")
         if keep_running:
-            click.echo("\nThe service keeps running; press Ctrl-C to stop it.")
+            viewer = subprocess.Popen([sys.executable, "-m", "service.cli", "view", "--api", base, "--token",
+                                       tokens["dev"], "--release", rid, "--port", str(viewer_port)], env=env,
+                                      stdout=open(data_dir / "viewer.log", "w"), stderr=subprocess.STDOUT)
+            _wait_for(f"http://localhost:{viewer_port}/", 120)
+            click.echo(f"\nThe map of release {rid}: http://localhost:{viewer_port}/")
+            click.echo("The service and the viewer keep running; press Ctrl-C to stop them.")
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-            server.wait()
+            try:
+                server.wait()
+            finally:
+                viewer.terminate()
     except KeyboardInterrupt:
         click.echo("\nStopping.")
     finally:

@@ -88,8 +88,12 @@ def make_env(tmp_path: Path, backend: str) -> Env:
 
 def close_env(env: Env) -> None:
     if env.worker is not None:
-        env.worker.terminate()
-        env.worker.wait(timeout=10)
+        env.worker.terminate()  # a warm shutdown waits for the job in hand; do not wait for long
+        try:
+            env.worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            env.worker.kill()
+            env.worker.wait(timeout=10)
     runner = env.app.extensions["frontdoor"].runner
     runner.shutdown()
     env.store.dispose()
