@@ -65,3 +65,11 @@ def dataset_dir(tmp_path_factory, council_xlsx) -> Path:
 
 
 BAD_FILES = Path(__file__).resolve().parents[1] / "fixtures" / "bad"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (fixtures can see whether the test failed)."""
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep

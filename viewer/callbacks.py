@@ -139,17 +139,34 @@ class Session:
 
 
 def dot_columns(release: Release) -> tuple[dict, dict]:
-    """Initial columns of the dots (positions are written by the browser) and of their moves."""
+    """Columns of the dots and of their moves. Positions at the window's start are computed here, so
+    the first paint shows the dots; from then on the browser writes them (computed once per release)."""
+    cached = getattr(release, "_dot_columns", None)
+    if cached is not None:
+        return {k: v.copy() for k, v in cached[0].items()}, cached[1]
     dots, seg = release.dots, release.segments
     n = len(dots)
     counts = np.bincount(seg["dot"].to_numpy(), minlength=n)
     hi = np.cumsum(counts).astype(np.int32)
     lo = (hi - counts).astype(np.int32)
-    dot_cols = {"x": np.full(n, -5.0), "y": np.full(n, -5.0), "alpha": np.zeros(n), "visible": np.ones(n, dtype=np.int8),
+    jx, jy = dots["jx"].to_numpy(np.float64), dots["jy"].to_numpy(np.float64)
+    x, y, alpha = np.full(n, -5.0), np.full(n, -5.0), np.zeros(n)
+    t0, t1 = seg["t0"].to_numpy(), seg["t1"].to_numpy()
+    active = np.flatnonzero((t0 <= 0) & (t1 >= 0))
+    if len(active):
+        which, first = np.unique(seg["dot"].to_numpy()[active], return_index=True)
+        rows = active[first]
+        span = np.where(t1[rows] > t0[rows], t1[rows] - t0[rows], 1.0)
+        f = np.clip((0 - t0[rows]) / span, 0, 1)
+        x[which] = seg["x0"].to_numpy()[rows] + (seg["x1"].to_numpy()[rows] - seg["x0"].to_numpy()[rows]) * f + jx[which]
+        y[which] = seg["y0"].to_numpy()[rows] + (seg["y1"].to_numpy()[rows] - seg["y0"].to_numpy()[rows]) * f + jy[which]
+        alpha[which] = 0.85
+    dot_cols = {"x": x, "y": y, "alpha": alpha, "visible": np.ones(n, dtype=np.int8),
                 "colour": np.full(n, "#ffffff", dtype=object), "seg_lo": lo, "seg_hi": hi,
-                "jx": dots["jx"].to_numpy(np.float32), "jy": dots["jy"].to_numpy(np.float32)}
+                "jx": jx.astype(np.float32), "jy": jy.astype(np.float32)}
     seg_cols = {c: seg[c].to_numpy(np.float32) for c in ("t0", "t1", "x0", "y0", "x1", "y1")}
-    return dot_cols, seg_cols
+    release._dot_columns = (dot_cols, seg_cols)
+    return {k: v.copy() for k, v in dot_cols.items()}, seg_cols
 
 
 def compare_options(release: Release, others: dict[str, Release]) -> list[tuple[str, str]]:

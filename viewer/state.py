@@ -82,6 +82,9 @@ def load_all() -> None:
             raise ViewerError("no release to show: start the viewer with --bundle PATH or --api URL --token T.")
         for path in paths:
             release = load_release(read_bundle(path), max_dots=max_dots)
+            from viewer.callbacks import dot_columns
+
+            dot_columns(release)  # shaped once here, not in every browser session
             RELEASES[release.release_id] = release
     except (ViewerError, BundleError) as exc:
         ERRORS.append(str(exc) if isinstance(exc, ViewerError) else exc.message)

@@ -1,0 +1,482 @@
+"""Server-rendered pages for data owners, reviewers, admins and developers (same Flask app).
+
+Sign-in exchanges an API token for a session cookie (HttpOnly, SameSite=Strict, Secure over
+HTTPS, expiring after SESSION_MINUTES). Every form carries the session's CSRF token and a one-time
+form id: a post without the token is refused, and the same form sent twice is done once. Views
+stay thin: each calls one function in service.operations and renders a template.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import secrets
+import time
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+
+from service import audit, operations
+from service.governance.workflow import WorkflowError, approvals
+from service.orm import Dataset, Job, Release, TrainedModel
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
+MAX_USED_FORMS = 200
+
+
+def _store():
+    return current_app.extensions["frontdoor"].store
+
+
+def _runner():
+    return current_app.extensions["frontdoor"].runner
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def csrf_field() -> Markup:
+    return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">'
+                  f'<input type="hidden" name="form_id" value="{secrets.token_urlsafe(12)}">')
+
+
+@bp.before_app_request
+def _load_user():
+    g.web_user = None
+    if request.path.startswith("/api/"):
+        return None
+    uid, started = session.get("uid"), session.get("started", 0)
+    minutes = int(current_app.config["FRONTDOOR"]["SESSION_MINUTES"])
+    if uid and time.time() - started > minutes * 60:
+        session.clear()
+        flash("Your session expired. Sign in again.", "error")
+        return None
+    if uid:
+        store = _store()
+        with store.read() as s:
+            from service.orm import User
+
+            user = s.get(User, uid)
+            if user is None or not user.active:
+                session.clear()
+                return None
+            g.web_user = user
+    return None
+
+
+@bp.before_request
+def _check_csrf():
+    if request.method != "POST":
+        return None
+    sent = request.form.get("csrf_token", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        return render_page("message.html", "Form refused", status=400,
+                           error="This form could not be accepted (its security token is missing or out of date). "
+                                 "Go back, reload the page and try again.")
+    form_id = request.form.get("form_id", "")
+    used = session.get("used_forms", [])
+    if form_id and form_id in used:
+        flash("That form had already been sent; it was not done twice.", "notice")
+        return redirect(request.referrer or url_for("web.home"))
+    if form_id:
+        session["used_forms"] = (used + [form_id])[-MAX_USED_FORMS:]
+    return None
+
+
+def signed_in(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.web_user is None:
+            return redirect(url_for("web.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def render_page(template: str, title: str, status: int = 200, **context):
+    return render_template(template, title=title, user=g.get("web_user"), csrf_field=csrf_field, **context), status
+
+
+def _fail_page(exc: WorkflowError, template: str, title: str, **context):
+    return render_page(template, title, status=exc.status if exc.status < 500 else 400, error=exc.message, **context)
+
+
+# -- signing in -------------------------------------------------------------------------------
+@bp.route("/")
+def home():
+    if g.web_user is None:
+        return redirect(url_for("web.login"))
+    if g.web_user.role == "data_owner":
+        return redirect(url_for("web.datasets"))
+    if g.web_user.role == "reviewer":
+        return redirect(url_for("web.review_queue"))
+    return redirect(url_for("web.releases"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_page("login.html", "Sign in")
+    token = request.form.get("token", "").strip()
+    store = _store()
+    with store.read() as s:
+        user = store.user_by_token(s, token) if token else None
+    if user is None:
+        return render_page("login.html", "Sign in", status=401,
+                           error="That token is not valid or has expired. Check it, or ask an administrator for a "
+                                 "new one.")
+    session.clear()
+    session.update(uid=user.id, started=time.time(), csrf=secrets.token_urlsafe(32))
+    session.permanent = True
+    target = request.args.get("next") or url_for("web.home")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.clear()
+    flash("You have signed out.", "notice")
+    return redirect(url_for("web.login"))
+
+
+# -- data owners: datasets, training ----------------------------------------------------------
+@bp.route("/datasets", methods=["GET", "POST"])
+@signed_in
+def datasets():
+    store = _store()
+    form = {"name": ""}
+    error = None
+    if request.method == "POST":
+        form["name"] = request.form.get("name", "")
+        uploads = [operations.Upload(f.filename, f.stream) for f in request.files.getlist("file") if f.filename]
+        try:
+            ds, job = operations.upload_dataset(store, _runner(), g.web_user, form["name"], uploads)
+            return redirect(url_for("web.job_page", job_id=job.id))
+        except WorkflowError as exc:
+            error = exc.message
+    try:
+        with store.read() as s:
+            rows = operations.list_datasets(store, s, g.web_user)
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Datasets")
+    return render_page("datasets.html", "Datasets", status=422 if error else 200, datasets=rows, form=form,
+                       error=error)
+
+
+@bp.route("/datasets/<dataset_id>")
+@signed_in
+def dataset_page(dataset_id: str):
+    store = _store()
+    try:
+        with store.read() as s:
+            ds = operations.get_dataset(store, s, g.web_user, dataset_id)
+            models = store.models_of_dataset(s, ds.id)
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Dataset")
+    return render_page("dataset.html", ds.name, ds=ds, models=models, report=ds.report or {})
+
+
+@bp.route("/datasets/<dataset_id>/errors.csv")
+@signed_in
+def dataset_errors(dataset_id: str):
+    store = _store()
+    try:
+        with store.read() as s:
+            ds = operations.get_dataset(store, s, g.web_user, dataset_id)
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Dataset")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["severity", "file", "sheet", "row", "column", "message"])
+    for kind in ("errors", "warnings"):
+        for e in (ds.report or {}).get(kind, []):
+            w.writerow([kind[:-1], e.get("file"), e.get("sheet"), e.get("row"), e.get("column"), e.get("message")])
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="validation-{dataset_id}.csv"'})
+
+
+@bp.route("/datasets/<dataset_id>/train", methods=["POST"])
+@signed_in
+def train(dataset_id: str):
+    store = _store()
+    eps_text = request.form.get("epsilon", "").strip()
+    try:
+        epsilon = float(eps_text) if eps_text else None
+    except ValueError:
+        flash("Epsilon must be a number, for example 1 or 4; leave it empty for no differential privacy.", "error")
+        return redirect(url_for("web.dataset_page", dataset_id=dataset_id))
+    try:
+        _, job = operations.request_model(store, _runner(), g.web_user, dataset_id,
+                                          request.form.get("generator", "journey"), epsilon)
+    except WorkflowError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web.dataset_page", dataset_id=dataset_id))
+    return redirect(url_for("web.job_page", job_id=job.id))
+
+
+@bp.route("/jobs/<job_id>")
+@signed_in
+def job_page(job_id: str):
+    store = _store()
+    from service.jobs import reap_stale_jobs
+
+    reap_stale_jobs(store)
+    with store.read() as s:
+        job = store.get(s, Job, job_id)
+        if job is None or (g.web_user.role != "admin" and job.created_by != g.web_user.id):
+            return render_page("message.html", "Job", status=404, error="No such job.")
+    links = {"dataset": url_for("web.dataset_page", dataset_id=job.target_id),
+             "model": url_for("web.model_page", model_id=job.target_id),
+             "release": url_for("web.release_page", release_id=job.target_id)}
+    return render_page("job.html", "Progress", job=job, next_url=links.get(job.target_type),
+                       refresh=2 if job.status in ("queued", "running") else None)
+
+
+@bp.route("/models/<model_id>")
+@signed_in
+def model_page(model_id: str):
+    store = _store()
+    try:
+        with store.read() as s:
+            m = operations.get_model(store, s, g.web_user, model_id)
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Model")
+    return render_page("model.html", "Model", model=m, form={})
+
+
+# -- releases ---------------------------------------------------------------------------------
+@bp.route("/models/<model_id>/release", methods=["POST"])
+@signed_in
+def request_release(model_id: str):
+    store = _store()
+    form = {k: request.form.get(k, "") for k in ("children", "profile", "purpose", "recipients")}
+    try:
+        children = int(form["children"]) if form["children"].strip() else 0
+    except ValueError:
+        children = -1
+    try:
+        _, job = operations.request_release(store, _runner(), g.web_user, model_id, children,
+                                            form["profile"] or "default", form["purpose"], form["recipients"])
+    except WorkflowError as exc:
+        with store.read() as s:
+            m = store.get(s, TrainedModel, model_id)
+        return render_page("model.html", "Model", status=exc.status, model=m, form=form, error=exc.message)
+    return redirect(url_for("web.job_page", job_id=job.id))
+
+
+@bp.route("/releases")
+@signed_in
+def releases():
+    store = _store()
+    with store.read() as s:
+        rows = operations.list_releases(store, s, g.web_user)
+    return render_page("releases.html", "Releases", releases=rows)
+
+
+@bp.route("/reviews")
+@signed_in
+def review_queue():
+    store = _store()
+    with store.read() as s:
+        rows = operations.list_releases(store, s, g.web_user, "awaiting_review")
+    return render_page("releases.html", "Awaiting review", releases=rows, queue=True)
+
+
+def _release_context(store, s, r: Release) -> dict:
+    from sqlalchemy.orm import selectinload  # noqa: F401  (reviews are loaded by the relationship)
+
+    events = store.audit_events(s, object_type="release", object_id=r.id)
+    model = store.get(s, TrainedModel, r.model_id)
+    dataset = store.get(s, Dataset, model.dataset_id) if model else None
+    user = g.web_user
+    reviewed = any(rv.reviewer_id == user.id and rv.release_version == r.version for rv in r.reviews)
+    report = None
+    path = store.report_path(r.id, "json")
+    if path.exists() and user.role in ("reviewer", "admin") or (path.exists() and user.id == r.requester_id):
+        import json
+
+        report = json.loads(path.read_text())
+    return {
+        "r": r, "history": events, "model": model, "dataset": dataset, "report": report,
+        "approvals": len(approvals(r)), "required": int(current_app.config["FRONTDOOR"]["REQUIRED_APPROVALS"]),
+        "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
+        and not reviewed,
+        "is_requester": user.id == r.requester_id,
+        "map_svg": _map_svg(store, r) if user.role in ("reviewer", "admin") or user.id == r.requester_id else None,
+    }
+
+
+@bp.route("/releases/<release_id>")
+@signed_in
+def release_page(release_id: str):
+    store = _store()
+    try:
+        with store.read() as s:
+            r = operations.get_release(store, s, g.web_user, release_id)
+            ctx = _release_context(store, s, r)
+            _ = [rv.reviewer.name for rv in r.reviews], r.requester.name
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Release")
+    if ctx["report"] is not None:
+        with store.write() as s:
+            audit.record(store, s, g.web_user, "release.report_viewed", "release", r.id, {"via": "web"})
+    return render_page("release.html", f"Release {r.id}", **ctx)
+
+
+@bp.route("/releases/<release_id>/report.html")
+@signed_in
+def release_report(release_id: str):
+    try:
+        _, path = operations.release_file_access(_store(), g.web_user, release_id, "report_html")
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Report")
+    resp = send_file(path, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    return resp
+
+
+@bp.route("/releases/<release_id>/bundle.zip")
+@signed_in
+def release_bundle(release_id: str):
+    try:
+        r, path = operations.release_file_access(_store(), g.web_user, release_id, "bundle")
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Download")
+    return send_file(path, mimetype="application/zip", as_attachment=True,
+                     download_name=f"frontdoor-release-{r.id}.zip", etag=r.bundle_sha256)
+
+
+@bp.route("/releases/<release_id>/review", methods=["POST"])
+@signed_in
+def review(release_id: str):
+    try:
+        operations.review_release(_store(), g.web_user, release_id, request.form.get("decision", ""),
+                                  request.form.get("comment", ""))
+    except WorkflowError as exc:
+        store = _store()
+        with store.read() as s:
+            try:
+                r = operations.get_release(store, s, g.web_user, release_id)
+            except WorkflowError:
+                return _fail_page(exc, "message.html", "Review")
+            ctx = _release_context(store, s, r)
+            _ = [rv.reviewer.name for rv in r.reviews], r.requester.name
+        return render_page("release.html", f"Release {release_id}", status=exc.status, error=exc.message,
+                           comment=request.form.get("comment", ""), **ctx)
+    flash("Your review has been recorded.", "notice")
+    return redirect(url_for("web.release_page", release_id=release_id))
+
+
+@bp.route("/releases/<release_id>/<action>", methods=["POST"])
+@signed_in
+def release_action(release_id: str, action: str):
+    store = _store()
+    try:
+        if action == "publish":
+            operations.publish_release(store, g.web_user, release_id)
+            flash("The release is published: developers can download it now.", "notice")
+        elif action == "withdraw":
+            operations.withdraw_release(store, g.web_user, release_id, request.form.get("reason", ""))
+            flash("The release is withdrawn: its files are no longer served.", "notice")
+        elif action == "amend":
+            changes = {k: request.form.get(k) or None for k in ("purpose", "recipients", "profile")}
+            if request.form.get("children"):
+                changes["children"] = int(request.form["children"])
+            _, job = operations.amend_release(store, _runner(), g.web_user, release_id, changes)
+            return redirect(url_for("web.job_page", job_id=job.id))
+        else:
+            abort(404)
+    except (WorkflowError, ValueError) as exc:
+        flash(exc.message if isinstance(exc, WorkflowError) else "Children must be a whole number.", "error")
+    return redirect(url_for("web.release_page", release_id=release_id))
+
+
+# -- audit ------------------------------------------------------------------------------------
+@bp.route("/audit")
+@signed_in
+def audit_page():
+    store = _store()
+    try:
+        operations.require(g.web_user, "audit:read")
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Audit trail")
+    filters = {k: request.args.get(k) or None for k in ("action", "object_type", "object_id", "actor")}
+    with store.read() as s:
+        events = store.audit_events(s, limit=500, **filters)
+    return render_page("audit.html", "Audit trail", events=events, filters=filters,
+                       chain=audit.verify(store))
+
+
+def _map_svg(store, r: Release) -> Markup | None:
+    """A static picture of the release's map (from its map.json), for the reviewer's page."""
+    import json
+    import zipfile
+
+    path = store.bundle_path(r.id)
+    if not path.exists():
+        return None
+    with zipfile.ZipFile(path) as zf:
+        m = json.loads(zf.read("map.json"))
+    view = m["views"]["all"]
+    cols = {"contact": 0, "iag": 1, "early_help": 1, "referral": 2, "assessment": 3, "strategy": 4, "s47": 5,
+            "icpc": 6, "cin_plan": 7, "cp_plan": 7, "cla": 8, "nfa": 9, "other": 9}
+    rows = {"contact": 1, "iag": 0, "early_help": 3, "referral": 1, "assessment": 2, "strategy": 1, "s47": 2,
+            "icpc": 1, "cin_plan": 3, "cp_plan": 1, "cla": 2, "nfa": 0, "other": 3}
+    xy = {s: (40 + 95 * cols[s], 40 + 80 * rows[s]) for s in cols}
+    top = max([e["children"] or 0 for e in view["edges"]] or [1])
+    parts = []
+    for e in view["edges"]:
+        (x0, y0), (x1, y1) = xy[e["source"]], xy[e["target"]]
+        w = 1 if e["children"] is None else 1 + 9 * (e["children"] / top) ** 0.5
+        dash = ' stroke-dasharray="4 3"' if e["children"] is None else ""
+        parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#1d70b8" stroke-opacity="0.6" '
+                     f'stroke-width="{w:.1f}"{dash}><title>{e["source"]} to {e["target"]}: '
+                     f'{e["children"] if e["children"] is not None else "suppressed"} children</title></line>')
+    for n in view["nodes"]:
+        x, y = xy[n["stage"]]
+        label = html.escape(n["stage"].replace("_", " "))
+        count = "suppressed" if n["children"] is None else f'{n["children"]:,}'
+        parts.append(f'<circle cx="{x}" cy="{y}" r="12" fill="#fff" stroke="#0b0c0c" stroke-width="2"/>'
+                     f'<text x="{x}" y="{y - 17}" text-anchor="middle" font-size="12">{label}</text>'
+                     f'<text x="{x}" y="{y + 27}" text-anchor="middle" font-size="11" fill="#505a5f">{count}</text>')
+    return Markup(f'<svg role="img" aria-label="The release\'s journey map: stages and the routes between them" '
+                  f'viewBox="0 0 940 330" width="100%">{"".join(parts)}</svg>')
+
+
+def init_app(app: Flask) -> None:
+    cfg = app.config["FRONTDOOR"]
+    public = cfg.get("PUBLIC_URL") or ""
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=public.startswith("https://"),
+        SESSION_COOKIE_NAME="frontdoor_session",
+        PERMANENT_SESSION_LIFETIME=int(cfg["SESSION_MINUTES"]) * 60,
+    )
+    app.register_blueprint(bp)
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
