@@ -45,7 +45,7 @@ def test_runtime_code_never_reads_fixtures():
             assert not {n for n in names if top(n) == "fixtures"}, path
 
 
-@pytest.mark.parametrize("module", ["synth", "synth.schema", "synth.journeys", "synth.ingest"])
+@pytest.mark.parametrize("module", ["synth", "synth.schema", "synth.journeys", "synth.ingest", "synth.bundle"])
 def test_core_modules_import_nothing_heavy(module):
     code = (f"import sys, {module}; heavy = {{'torch', 'sdv', 'flask', 'bokeh'}} & set(sys.modules); "
             "print(','.join(sorted(heavy)))")
