@@ -524,6 +524,19 @@ def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Windo
     return moves.reset_index(drop=True)
 
 
+def _level_table(parts: list[pd.DataFrame], noisy: bool = False) -> pd.DataFrame:
+    """Count rows of all levels in one table; context variables a level does not use hold "*".
+    Noisy counts are clipped at zero and rounded only now, after any summing into coarser levels."""
+    out = pd.concat(parts, ignore_index=True)
+    if noisy:
+        out["count"] = out["count"].clip(lower=0).round()
+    for var in VOCAB:
+        if var not in out:
+            out[var] = "*"
+        out[var] = out[var].fillna("*")
+    return out
+
+
 def _level_rows(moves: pd.DataFrame, levels, outcome: str, min_children: int, value: str = "count") -> pd.DataFrame:
     parts = []
     for li, level in enumerate(levels):
@@ -534,12 +547,7 @@ def _level_rows(moves: pd.DataFrame, levels, outcome: str, min_children: int, va
             counts = counts.merge(kids[kids["children"] >= min_children][cols], on=cols, how="inner")
         counts["level"] = li
         parts.append(counts)
-    out = pd.concat(parts, ignore_index=True)
-    for var in VOCAB:
-        if var not in out:
-            out[var] = "*"
-        out[var] = out[var].fillna("*")
-    return out
+    return _level_table(parts)
 
 
 def _transitions(moves: pd.DataFrame, min_children: int) -> pd.DataFrame:
@@ -586,13 +594,7 @@ def _dp_levels(d: pd.DataFrame, levels: list[list[str]], outcome: str, scale: fl
             ok = _reliable(g.transform("sum"), g.transform("size") * (len(d) / max(len(agg), 1)), scale)
             agg = agg[ok]
         parts.append(agg.assign(level=li))
-    out = pd.concat(parts, ignore_index=True)
-    out["count"] = out["count"].clip(lower=0).round()
-    for var in VOCAB:
-        if var not in out:
-            out[var] = "*"
-        out[var] = out[var].fillna("*")
-    return out
+    return _level_table(parts, noisy=True)
 
 
 def _dp_transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
@@ -613,13 +615,7 @@ def _dp_transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
             g = d.groupby(cols)["count"]
             d = d[_reliable(g.transform("sum"), g.transform("size"), budget.scale("transitions", sensitivity, share))]
         parts.append(d.drop(columns="true").assign(level=li))
-    out = pd.concat(parts, ignore_index=True)
-    out["count"] = out["count"].clip(lower=0).round()
-    for var in VOCAB:
-        if var not in out:
-            out[var] = "*"
-        out[var] = out[var].fillna("*")
-    return out
+    return _level_table(parts, noisy=True)
 
 
 def _dp_durations(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:

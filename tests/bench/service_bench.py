@@ -88,9 +88,9 @@ def run(work: Path) -> str:
     try:
         for _ in range(100):
             try:
-                if requests.get(f"{base}/health", timeout=1).ok:
+                if requests.get(f"{base}/health", timeout=3).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.3)
         rid, token = _published_release(work, env, base)
         headers = {"Authorization": f"Bearer {token}"}
