@@ -327,8 +327,8 @@ def _service_store():
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int,
-              help="Processes (keep 1 with in-process jobs; more with Redis workers).")
+@click.option("--workers", default=2, show_default=True, type=int,
+              help="Processes serving requests (each also runs in-process jobs unless Redis is set).")
 @click.option("--threads", default=8, show_default=True, type=int)
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the service (gunicorn); data directory from FRONTDOOR_DATA_DIR."""

@@ -7,6 +7,8 @@ Every error, whatever raised it, is `{"ok": false, "status": N, "error": "...", 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
@@ -56,6 +58,36 @@ class FrontdoorApi(Api):
         return error_response(error.code or 500, message, errors)
 
 
+class _TokenCache:
+    """Recently seen tokens, for TOKEN_CACHE_SECONDS, so that busy clients do not cost a database
+    query each; a deactivated or expired token stops working within that time."""
+
+    TOKEN_CACHE_SECONDS = 30
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str):
+        from service.orm import now
+
+        with self._lock:
+            hit = self._items.get(token)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        user = hit[1]
+        return None if user.token_expires_at and user.token_expires_at < now() else user
+
+    def put(self, token: str, user) -> None:
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[token] = (time.monotonic() + self.TOKEN_CACHE_SECONDS, user)
+
+
+_token_cache = _TokenCache()
+
+
 def _authenticate():
     path = request.path
     if not path.startswith("/api/v1") or path in PUBLIC_PATHS:
@@ -66,8 +98,12 @@ def _authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         return error_response(401, "sign in: send 'Authorization: Bearer <token>' (tokens come from "
                                    "`frontdoor users add`).")
-    with store.read() as s:
-        user = store.user_by_token(s, token.strip())
+    user = _token_cache.get(token.strip())
+    if user is None:
+        with store.read() as s:
+            user = store.user_by_token(s, token.strip())
+        if user is not None:
+            _token_cache.put(token.strip(), user)
     if user is None:
         return error_response(401, "that token is not valid or has expired; ask an administrator for a new one.")
     g.user = user
