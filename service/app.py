@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask
 
+from service.api.published_catalogue import PublishedCatalogue
 from service.config import load_config
 from service.store import Store
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 class Services:
     store: Store
     runner: object
+    published_catalogue: PublishedCatalogue = field(default_factory=PublishedCatalogue)
 
 
 def create_app(config: dict | None = None) -> Flask:

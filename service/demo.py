@@ -18,13 +18,14 @@ class DemoError(click.ClickException):
     pass
 
 
-def _wait_for(url: str, seconds: float = 60) -> None:
+def _wait_for(url: str, seconds: float = 120) -> None:
+    """Until the service answers; its workers may take a while to import on a busy machine."""
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
-            if requests.get(url, timeout=2).ok:
+            if requests.get(url, timeout=10).ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.3)
     raise DemoError(f"the service did not start at {url}")

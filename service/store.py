@@ -58,6 +58,7 @@ class Store:
             _sqlite_setup(self.write_engine, immediate=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        event.listen(self._write, "before_flush", _note_release_changes)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def init(self) -> None:
@@ -73,6 +74,7 @@ class Store:
         with self.write_engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        self._stamp_release_catalogue()  # lists kept by processes of an earlier run are not trusted
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -86,8 +88,31 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write() as s, s.begin():
-            yield s
+        with self._write() as s:
+            with s.begin():
+                yield s
+            if s.info.pop("releases_changed", False):
+                self._stamp_release_catalogue()
+
+    # -- the release catalogue's version -------------------------------------------------------
+    def _release_stamp_path(self) -> Path:
+        return self.data_dir / "releases" / ".catalogue-version"
+
+    def _stamp_release_catalogue(self) -> None:
+        """Mark that some release changed, after its transaction committed: every serving process (on
+        this machine or another sharing the data directory) sees a new version with one stat()."""
+        path = self._release_stamp_path()
+        tmp = path.with_name(f".catalogue-version-{uuid.uuid4().hex[:8]}")
+        tmp.write_text(uuid.uuid4().hex)
+        os.replace(tmp, path)
+
+    def release_catalogue_version(self) -> tuple[int, int] | None:
+        """Changes whenever a release is created or changes state (see `_stamp_release_catalogue`)."""
+        try:
+            st = self._release_stamp_path().stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns
 
     # -- secrets -------------------------------------------------------------------------------
     def secret(self, name: str, configured: str | None) -> bytes:
@@ -245,6 +270,11 @@ class Store:
             from sqlalchemy import text
 
             s.execute(text("SELECT pg_advisory_xact_lock(424242)"))
+
+
+def _note_release_changes(session: Session, flush_context, instances) -> None:
+    if any(isinstance(o, Release) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info["releases_changed"] = True
 
 
 def _sqlite_setup(engine: Engine, immediate: bool) -> None:

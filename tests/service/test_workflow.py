@@ -9,8 +9,11 @@ from tests.service.conftest import assert_error_shape
 def test_a_published_release_reaches_developers(world, tmp_path):
     env, ids = world
     rel = ids["release"]
-    listed = env.client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"]
+    r = env.client.get("/api/v1/releases", headers=env.h("dev"))
+    listed = r.get_json()["releases"]
     assert [r["id"] for r in listed] == [rel]
+    assert env.client.get("/api/v1/releases", headers={**env.h("dev"), "If-None-Match": r.headers["ETag"]}
+                          ).status_code == 304
     assert set(listed[0]) == {"id", "state", "children", "profile", "verdict", "bundle_sha256", "bundle_bytes",
                               "published_at", "links"}
     r = env.client.get(f"/api/v1/releases/{rel}/bundle", headers=env.h("dev"))
@@ -95,6 +98,7 @@ def test_withdrawn_release_stops_being_served_but_stays_on_record(fresh, council
 
     env = fresh
     rel = published_release(env, council_file)["release"]
+    assert [x["id"] for x in env.client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"]] == [rel]
     assert_error_shape(env.client.post(f"/api/v1/releases/{rel}/withdraw", headers=env.h("dev"), json={}), 403)
     r = env.client.post(f"/api/v1/releases/{rel}/withdraw", headers=env.h("owner"), json={"reason": "superseded"})
     assert r.status_code == 200 and r.get_json()["state"] == "withdrawn"
