@@ -342,6 +342,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
+            # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads connections
+            # evenly; on one shared socket, the first worker to wake takes most long-lived connections
+            # and leaves the other processes (and cores) idle.
+            self.cfg.set("reuse_port", True)
             self.cfg.set("timeout", 300)
             self.cfg.set("accesslog", "-")
 
