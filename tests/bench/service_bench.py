@@ -141,6 +141,10 @@ threads, SQLite, in-process jobs; the 150,000-children council uploaded, trained
 synthetic children, approved twice and published through the API; then {CLIENTS} concurrent clients for
 {SECONDS} s over loopback with `wrk` (Debian): {CLIENTS - DOWNLOADERS} connections listing releases and
 {DOWNLOADERS} downloading the whole bundle, each as fast as it can). Client and server share the 2 cores.
+Each gunicorn worker listens on its own SO_REUSEPORT socket (connections spread evenly over the processes),
+and each process keeps the developers' release list serialised until a release changes
+(`service/api/published_catalogue.py`); every bundle download reads the release's state and writes an
+audit event.
 
 | request | connections | completed | per second | p50 ms | p95 ms | errors |
 |---|---|---|---|---|---|---|
