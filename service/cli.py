@@ -463,6 +463,9 @@ def view(bundles: tuple[Path, ...], api: str | None, token: str | None, release_
     state.load_all()  # check now, so that a bad bundle or token stops here with one clear message
     if state.ERRORS:
         _fail(state.ERRORS[0], False)
+    from viewer.app_hooks import warm_up
+
+    warm_up()  # the port opens only when the first visitor's page will be quick
     from bokeh.application import Application
     from bokeh.application.handlers import DirectoryHandler
     from bokeh.server.server import Server

@@ -8,6 +8,7 @@ from pathlib import Path
 
 RELEASES: dict = {}  # release id -> viewer.data.Release
 ERRORS: list[str] = []
+LOADED: list[bool] = []  # non-empty once load_all ran in this process
 
 ENV_BUNDLES = "FRONTDOOR_VIEW_BUNDLES"
 ENV_API = "FRONTDOOR_VIEW_API"
@@ -71,6 +72,7 @@ def load_all() -> None:
 
     RELEASES.clear()
     ERRORS.clear()
+    LOADED[:] = [True]
     max_dots = int(os.environ.get(ENV_MAX_DOTS) or MAX_DOTS)
     try:
         paths = [Path(p) for p in os.environ.get(ENV_BUNDLES, "").split(os.pathsep) if p]

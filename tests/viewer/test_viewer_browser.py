@@ -30,6 +30,9 @@ def test_page_loads_without_javascript_errors(page):
     errors = [e for e in page.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
     assert "Synthetic data" in js(page, f"return {MODEL}('header').text")
+    scripts = js(page, "return performance.getEntriesByType('resource').map(r => r.name)")
+    assert any("bokeh-widgets" in s for s in scripts)
+    assert not any("bokeh-mathjax" in s or "bokeh-gl" in s for s in scripts)  # 2 MB the map does not use
 
 
 def test_every_stage_of_the_bundle_is_drawn(page, bundle):

@@ -1,0 +1,100 @@
+"""The page: what one browser session shows, built from the releases app_hooks loaded once.
+
+`build` is also run once when the server starts (app_hooks), on a throwaway document, so that the first
+visitor does not pay for first-time imports and caches."""
+
+import html
+
+from bokeh.document import Document
+from bokeh.events import DocumentReady
+from bokeh.layouts import column, row
+from bokeh.models import Button, ColumnDataSource, CustomJS, Div, Select, Slider, TabPanel, Tabs, Toggle
+
+from viewer import figures, state
+from viewer.animation import EXPORT_CSV, SEEK, animation_callback
+from viewer.callbacks import Session, compare_options, dot_columns, filter_options
+from viewer.data import ALL, view_tables
+
+CSS = """<style>
+.fd-header{font-family:Arial,Helvetica,sans-serif;color:#0b0c0c}.fd-header h1{font-size:22px;margin:4px 0}
+.fd-notice{background:#fff7bf;border-left:6px solid #f47738;padding:4px 8px;font-size:14px}
+.fd-clock{font:bold 20px Arial,Helvetica,sans-serif}.fd-legend{font:14px Arial,Helvetica,sans-serif}
+.fd-key{margin-right:10px;white-space:nowrap}.fd-error{font:16px Arial;border-left:6px solid #d4351c;padding:8px}
+</style>"""
+
+
+def build(doc: Document) -> None:
+    doc.title = "Frontdoor: journeys through the front door"
+
+    if state.ERRORS or not state.RELEASES:
+        message = state.ERRORS[0] if state.ERRORS else "no release is loaded."
+        doc.add_root(Div(text=CSS + f"<div class='fd-error' role='alert'><h1>The map cannot be shown</h1>"
+                              f"<p>{html.escape(message)}</p></div>", name="error"))
+    else:
+        release = next(iter(state.RELEASES.values()))
+        nodes, edges = view_tables(release.map, ALL)
+        dot_cols, seg_cols = dot_columns(release)
+        dots = ColumnDataSource(dot_cols, name="dots")
+        segments = ColumnDataSource(seg_cols, name="segments")
+        map_fig, nsrc, esrc = figures.map_figure(nodes, edges, release.title, 1.0, dots, name="map")
+        map_b, nsrc_b, esrc_b = figures.map_figure(nodes, edges, "Comparison", 1.0, None, name="map_b")
+        stats = Div(text=figures.stats_html(None, nodes, edges), width=330, name="stats")
+        legend = Div(text="", width=900, name="legend")
+        clock_src = ColumnDataSource({"t": [0.0]}, name="clock_src")
+        clock = Div(text="", width=160, name="clock")
+        play = Toggle(label="Play / pause animation", active=False, button_type="success", width=190, name="play")
+        speed = Slider(title="Speed (days per second)", start=5, end=200, value=60, step=5, width=220, name="speed")
+        time = Slider(title="Time (days since the window began)", start=0, end=int(release.window_days), value=0,
+                      step=1, width=320, name="time")
+        time.js_on_change("value", CustomJS(args=dict(clock_src=clock_src), code=SEEK))
+        classes = [c for c in release.classifications if c in release.dots.columns]
+        classify = Select(title="Colour dots by", value="repeat", name="classification",
+                          options=[(c, release.classifications[c]["label"]) for c in classes])
+        filt = Select(title="Show (filter)", value=ALL, options=filter_options(release), name="filter")
+        compare = Select(title="Compare with", value="off", options=compare_options(release, state.RELEASES),
+                         name="compare")
+        journeys = ColumnDataSource(figures.journeys_table_data(release.views[ALL]), name="journeys")
+        routes = ColumnDataSource(figures.routes_table_data(edges), name="routes")
+        diff = ColumnDataSource({"route": [], "share_a": [], "share_b": [], "difference": []}, name="diff")
+        journeys_table = figures.table(journeys, [("path", "Journey"), ("children", "Children"), ("share", "Share")],
+                                       "journeys_table")
+        routes_table = figures.table(routes, [("from", "From"), ("to", "To"), ("children", "Children"),
+                                              ("share", "Share out"), ("median", "Median days"), ("iqr", "P25-P75")],
+                                     "routes_table")
+        diff_table = figures.table(diff, [("route", "Route"), ("share_a", "Share (left map)"),
+                                          ("share_b", "Share (right map)"), ("difference", "Difference")], "diff_table",
+                                   width=520)
+        export_routes = Button(label="Download routes table (CSV)", width=220, name="export_routes")
+        export_routes.js_on_event("button_click", CustomJS(args=dict(source=routes, filename="routes.csv"),
+                                                           code=EXPORT_CSV))
+        export_journeys = Button(label="Download journeys table (CSV)", width=220, name="export_journeys")
+        export_journeys.js_on_event("button_click", CustomJS(args=dict(source=journeys, filename="journeys.csv"),
+                                                             code=EXPORT_CSV))
+        compare_panel = row(map_b, diff_table, visible=False, name="compare_panel")
+        session = Session(release, state.RELEASES, {
+            "map": map_fig, "nodes": nsrc, "edges": esrc, "routes": routes, "journeys": journeys, "stats": stats,
+            "legend": legend, "dots": dots, "map_b": map_b, "nodes_b": nsrc_b, "edges_b": esrc_b, "diff": diff,
+            "compare_panel": compare_panel})
+        session.recolour()
+        session.refresh_map()
+        classify.on_change("value", session.on_classification)
+        filt.on_change("value", session.on_filter)
+        compare.on_change("value", session.on_compare)
+        nsrc.selected.on_change("indices", session.on_stage)
+        journeys.selected.on_change("indices", session.on_journey)
+        f = release.map
+        header = Div(text=CSS + f"<div class='fd-header'><h1>Journeys through the front door: {release.title}</h1>"
+                     f"<p class='fd-notice'>Synthetic data: no dot is a real child. Figures on the map come from the "
+                     f"release's disclosure-controlled map (threshold set {f['profile']['name']} {f['profile']['version']})"
+                     f"; suppressed figures say so. {release.children_total:,} synthetic children"
+                     f"{'' if len(release.dots) >= release.children_total else f', {len(release.dots):,} of them animated'}"
+                     f".</p></div>", width=1300, name="header")
+        controls = row(play, speed, time, clock)
+        pickers = row(classify, filt, compare)
+        tabs = Tabs(tabs=[TabPanel(child=column(journeys_table, export_journeys), title="Top journeys"),
+                          TabPanel(child=column(routes_table, export_routes), title="Routes (table view of the map)")])
+        doc.add_root(column(header, pickers, controls, row(map_fig, column(stats)), legend, row(tabs), compare_panel,
+                            name="page"))
+        start_ms = release.window_start.value / 1e6
+        doc.js_on_event(DocumentReady, animation_callback(dots, segments, clock, clock_src, play, speed, start_ms,
+                                                          release.window_days))
