@@ -222,6 +222,23 @@ def run_build_release(store: Store, release_id: str, progress: Progress) -> None
 
 # ----------------------------------------------------------------------------------------------
 # Runners.
+def _execute_and_release_memory(store: Store, job_id: str) -> None:
+    """Jobs here run inside a web worker: once one ends, hand the memory its tables used back to the
+    system (glibc keeps freed blocks otherwise; measured on a 150,000-children train-and-sample job:
+    898 MiB resident after the job, 611 MiB after the trim, most of the rest being imported libraries)."""
+    try:
+        execute(store, job_id)
+    finally:
+        import ctypes
+        import gc
+
+        gc.collect()
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc: nothing to trim
+            pass
+
+
 class InProcessRunner:
     backend = "inprocess"
 
@@ -230,7 +247,7 @@ class InProcessRunner:
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="frontdoor-job")
 
     def submit(self, job_id: str) -> None:
-        self.pool.submit(execute, self.store, job_id)
+        self.pool.submit(_execute_and_release_memory, self.store, job_id)
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
