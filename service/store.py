@@ -100,19 +100,19 @@ class Store:
 
     def _stamp_release_catalogue(self) -> None:
         """Mark that some release changed, after its transaction committed: every serving process (on
-        this machine or another sharing the data directory) sees a new version with one stat()."""
+        this machine or another sharing the data directory) sees the new version with one small read."""
         path = self._release_stamp_path()
         tmp = path.with_name(f".catalogue-version-{uuid.uuid4().hex[:8]}")
         tmp.write_text(uuid.uuid4().hex)
         os.replace(tmp, path)
 
-    def release_catalogue_version(self) -> tuple[int, int] | None:
-        """Changes whenever a release is created or changes state (see `_stamp_release_catalogue`)."""
+    def release_catalogue_version(self) -> str | None:
+        """Changes whenever a release is created or changes state (see `_stamp_release_catalogue`): a
+        random token, read afresh each time (file times and inode numbers can repeat within milliseconds)."""
         try:
-            st = self._release_stamp_path().stat()
+            return self._release_stamp_path().read_text()
         except FileNotFoundError:
             return None
-        return st.st_ino, st.st_mtime_ns
 
     # -- secrets -------------------------------------------------------------------------------
     def secret(self, name: str, configured: str | None) -> bytes:

@@ -2,7 +2,7 @@
 
 Developers are the busy readers of the API (issue 5's load test: 50 clients listing and downloading), and
 what they may list is the same for every developer and changes only when a release changes. Each serving
-process keeps the serialised list together with the store's release-catalogue version (one stat() of a
+process keeps the serialised list together with the store's release-catalogue version (a token in a
 file the store replaces after every committed release change, so processes on other machines sharing the
 data directory see it too), and rebuilds it when the version moves. MAX_AGE_SECONDS bounds how long a
 list is kept even so, in case the database was changed behind the service's back.
