@@ -98,11 +98,22 @@ def test_withdrawn_release_stops_being_served_but_stays_on_record(fresh, council
 
     env = fresh
     rel = published_release(env, council_file)["release"]
-    assert [x["id"] for x in env.client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"]] == [rel]
-    assert_error_shape(env.client.post(f"/api/v1/releases/{rel}/withdraw", headers=env.h("dev"), json={}), 403)
-    r = env.client.post(f"/api/v1/releases/{rel}/withdraw", headers=env.h("owner"), json={"reason": "superseded"})
-    assert r.status_code == 200 and r.get_json()["state"] == "withdrawn"
-    assert env.client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"] == []
+    from service import create_app
+
+    # Another serving process on the same database and data directory keeps its own developers' list.
+    other = create_app(dict(env.app.config["FRONTDOOR"]))
+    try:
+        for client in (env.client, other.test_client()):
+            listed = client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"]
+            assert [x["id"] for x in listed] == [rel]
+        assert_error_shape(env.client.post(f"/api/v1/releases/{rel}/withdraw", headers=env.h("dev"), json={}), 403)
+        r = env.client.post(f"/api/v1/releases/{rel}/withdraw", headers=env.h("owner"), json={"reason": "superseded"})
+        assert r.status_code == 200 and r.get_json()["state"] == "withdrawn"
+        for client in (env.client, other.test_client()):
+            assert client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"] == []
+    finally:
+        other.extensions["frontdoor"].runner.shutdown()
+        other.extensions["frontdoor"].store.dispose()
     assert env.client.get(f"/api/v1/releases/{rel}", headers=env.h("admin")).get_json()["state"] == "withdrawn"
     assert_error_shape(env.client.get(f"/api/v1/releases/{rel}/bundle", headers=env.h("admin")), 410)
 
