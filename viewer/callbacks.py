@@ -69,14 +69,15 @@ class Session:
         return figures.path_edges(routes[sel[0]]) if sel[0] < len(routes) else None
 
     def refresh_compare(self) -> None:
-        panel = self.w["compare_panel"]
-        if not self.compare:
-            panel.visible = False
+        rel, view = self._compare_target() if self.compare else (None, None)
+        if rel is None or view not in rel.views:
+            if "compare_panel" in self.w:
+                self.w["compare_panel"].visible = False
             return
-        rel, view = self._compare_target()
-        if view not in rel.views:
-            panel.visible = False
-            return
+        if "compare_panel" not in self.w:  # built on first use, then kept
+            self.w.update(self.w.pop("make_comparison")())
+            page = self.w["page"]
+            page.children = [*page.children, self.w["compare_panel"]]
         nodes, edges = view_tables(rel.map, view)
         self.w["nodes_b"].data = figures.node_data(nodes)
         self.w["edges_b"].data = figures.edge_data(edges, self.width_scale())
@@ -91,7 +92,7 @@ class Session:
                         for v, s in zip(diff["share_b"], diff["suppressed_b"].fillna(True))],
             "difference": ["-" if d is None else f"{d:+.0%}" for d in diff["difference"]],
         }
-        panel.visible = True
+        self.w["compare_panel"].visible = True
 
     # -- dots ----------------------------------------------------------------------------------
     def recolour(self) -> None:

@@ -82,7 +82,7 @@ def test_comparison_draws_two_maps_with_differences(page):
     options = js(page, f"return {MODEL}('compare').options.map(o => o[0])")
     other = [o for o in options if o.startswith("release:")][0]
     js(page, f"{MODEL}('compare').value = '{other}'")
-    wait_for(page, f"return {MODEL}('compare_panel').visible")
+    wait_for(page, f"const p = {MODEL}('compare_panel'); return !!p && p.visible")
     assert js(page, f"return {MODEL}('map_b_nodes').data.stage.length") == 13
     assert js(page, f"return {MODEL}('diff').data.route.length") > 0
     js(page, f"{MODEL}('compare').value = 'off'")
