@@ -188,8 +188,9 @@ class JourneyModel(Generator):
 
         tables: dict[str, pd.DataFrame] = {}
         if dp:
-            tables["transitions"] = _dp_transitions(moves, budget)
-            tables["durations"] = _dp_durations(moves, budget)
+            one = _one_episode_per_child(moves, spec.seed)
+            tables["transitions"] = _dp_transitions(one, budget)
+            tables["durations"] = _dp_durations(one, budget)
         else:
             tables["transitions"] = _transitions(moves, spec.min_children)
             tables["durations"] = _durations(moves, spec.min_children)
@@ -502,10 +503,11 @@ def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Windo
     nxt = e["stage"].shift(-1).where(same_next)
     nxt = nxt.where(same_next | e["censored"], END)  # after the last stage: END unless still open
     days = (e["date"].shift(-1) - e["date"]).dt.days.where(same_next)
-    moves = pd.DataFrame({"child_key": e["child_key"], "history": e["history"], "prev": prev, "cur": e["stage"],
-                          "next": nxt, "days": days})
+    moves = pd.DataFrame({"child_key": e["child_key"], "episode_no": e["episode_no"], "history": e["history"],
+                          "prev": prev, "cur": e["stage"], "next": nxt, "days": days})
     firsts = e[e["step"] == 0]
-    opening = pd.DataFrame({"child_key": firsts["child_key"], "history": firsts["history"], "prev": START,
+    opening = pd.DataFrame({"child_key": firsts["child_key"], "episode_no": firsts["episode_no"],
+                            "history": firsts["history"], "prev": START,
                             "cur": np.where(firsts["left_censored"], LC_START, START), "next": firsts["stage"],
                             "days": np.nan})
     remaining = (window.end - e["date"]).dt.days.to_numpy()
@@ -597,12 +599,26 @@ def _dp_levels(d: pd.DataFrame, levels: list[list[str]], outcome: str, scale: fl
     return _level_table(parts, noisy=True)
 
 
+def _one_episode_per_child(moves: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The moves of one episode per child, picked by a seeded hash of the child's key and episode number.
+
+    Under differential privacy the noise grows with how many moves one child can add to a table. Taking
+    one episode per child halves that bound (MAX_STEPS + 2 moves instead of MAX_EPISODES times as many),
+    and so halves the noise on every next-stage and duration count. The pick depends on that child alone
+    (adding or removing another child changes no one else's pick), and not on the moves, so next-stage
+    chances given the episode's history stay unbiased."""
+    episodes = moves[["child_key", "episode_no"]].drop_duplicates()
+    rank = pd.util.hash_pandas_object(episodes, index=False, hash_key=f"fd-episode{seed % 10**6:06d}")
+    keep = episodes.assign(rank=rank.to_numpy()).sort_values("rank").drop_duplicates("child_key")
+    return moves.merge(keep[["child_key", "episode_no"]], on=["child_key", "episode_no"], how="inner")
+
+
 def _dp_transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """Two noisy tables over the grammar's domain: (stage -> next), always used, and (previous
-    stage, stage -> next), used where its signal clears the noise. A child moves at most
-    MAX_EPISODES * (MAX_STEPS + 2) times (opening and END included): the sensitivity of each."""
+    stage, stage -> next), used where its signal clears the noise. Moves come from one episode per
+    child, of at most MAX_STEPS + 2 moves (opening and END included): the sensitivity of each."""
     domain = _transition_domain()
-    sensitivity = MAX_EPISODES * (MAX_STEPS + 2)
+    sensitivity = MAX_STEPS + 2
     parts = []
     domain = domain.merge(pd.DataFrame({"history": ["1", "2y", "2n"]}), how="cross")
     for li, (cols, share) in enumerate(((["cur", "history"], 0.3), (["prev", "cur"], 0.3), (["cur"], 0.4))):
@@ -626,7 +642,7 @@ def _dp_durations(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     m = m.assign(bin=_bin_of(m["days"].to_numpy(dtype=np.int64), DP_DAY_BINS))
     counts = m.groupby(["cur", "next", "bin"]).size().rename("true").reset_index()
     d = domain.merge(counts, on=["cur", "next", "bin"], how="left").fillna({"true": 0})
-    sensitivity = MAX_EPISODES * MAX_STEPS
+    sensitivity = MAX_STEPS  # one episode per child (see _one_episode_per_child)
     d["count"] = budget.noisy_counts(d["true"].to_numpy(), "durations", sensitivity=sensitivity,
                                      what="day histograms per move", clip=False)
     return _dp_levels(d.drop(columns="true"), [["cur", "next"], ["cur"]], "bin", budget.scale("durations", sensitivity))

@@ -4,7 +4,8 @@ With `epsilon`, everything the journey model learns from the real children is a 
 counts over a domain fixed in advance (stages and the grammar, code lists, calendar bins), to
 which Laplace noise is added once; everything after that is post-processing. Each child's
 contribution is bounded first: at most `MAX_EPISODES` episodes and `MAX_STEPS` moves per
-episode, so one child changes any one table by at most the sensitivity given with it.
+episode (next-stage and duration counts: one of those episodes per child, chosen at random), so one
+child changes any one table by at most the sensitivity given with it.
 
 The budget is split by sequential composition (the shares add up to 1):
 
