@@ -45,11 +45,8 @@ def create_app(config: dict | None = None) -> Flask:
     from service import api
 
     api.init_app(app)
-    try:
-        from service import web
+    from service import web
 
-        web.init_app(app)
-    except ImportError:  # the web pages arrive with issue 7
-        pass
+    web.init_app(app)
     log.info("Frontdoor service ready (data in %s, jobs %s)", cfg["DATA_DIR"], runner.backend)
     return app

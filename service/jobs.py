@@ -56,14 +56,14 @@ def execute(store: Store, job_id: str) -> None:
     try:
         {"ingest": run_ingest, "train": run_train, "build_release": run_build_release}[kind](store, target, progress)
     except Exception as exc:  # every failure ends the job with a reason; nothing is left in place
-        stop.set()
         reason = _reason(exc)
         log.warning("job %s (%s) failed: %s", job_id, kind, type(exc).__name__)
         if not isinstance(exc, JobFailed | _user_errors()):
             log.debug("job %s traceback:\n%s", job_id, traceback.format_exc())
         fail_job(store, job_id, reason)
         return
-    stop.set()
+    finally:  # whatever ends the job (even an interrupt) stops its heartbeat, so a dead job goes stale
+        stop.set()
     with store.write() as s:
         job = store.get(s, Job, job_id)
         job.status, job.progress, job.stage, job.finished_at = "succeeded", 100, "done", now()
@@ -203,10 +203,9 @@ def run_build_release(store: Store, release_id: str, progress: Progress) -> None
             progress(85, "writing the release bundle")
             path = write_bundle(work / "bundle.zip", synth, result.map_json, result.report, release_id,
                                 real.lineage_hash)
-            from synth.bundle import sha256
+            from synth.readers import file_sha256
 
-            data = Path(path).read_bytes()
-            bundle_sha, bundle_bytes = sha256(data), len(data)
+            bundle_sha, bundle_bytes = file_sha256(path), Path(path).stat().st_size  # hashed in chunks, not loaded
         store.place(work, store.release_dir(release_id))
     except BaseException:
         store.remove(work)

@@ -221,10 +221,6 @@ class Store:
     def models_of_dataset(self, s: Session, dataset_id: str) -> list[TrainedModel]:
         return list(s.scalars(select(TrainedModel).where(TrainedModel.dataset_id == dataset_id)))
 
-    def jobs_for(self, s: Session, target_type: str, target_id: str) -> list[Job]:
-        return list(s.scalars(select(Job).where(Job.target_type == target_type, Job.target_id == target_id)
-                              .order_by(Job.created_at)))
-
     def stale_jobs(self, s: Session, older_than: datetime) -> list[Job]:
         return list(s.scalars(select(Job).where(Job.status.in_(["queued", "running"]),
                                                 func.coalesce(Job.heartbeat_at, Job.created_at) < older_than)))

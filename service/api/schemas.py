@@ -43,10 +43,6 @@ class DatasetDetailSchema(DatasetSchema):
     report = fields.Dict(allow_none=True, metadata={"description": "validation report (no cell values)"})
 
 
-class DatasetUploadSchema(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
 class ModelCreateSchema(Strict):
     dataset_id = fields.String(required=True)
     generator = fields.String(load_default="journey", validate=validate.OneOf(GENERATORS))

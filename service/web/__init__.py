@@ -34,7 +34,7 @@ from markupsafe import Markup
 
 from service import audit, operations
 from service.governance.workflow import WorkflowError, approvals
-from service.orm import Dataset, Job, Release, TrainedModel
+from service.orm import Job, Release, TrainedModel
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 MAX_USED_FORMS = 200
@@ -302,11 +302,8 @@ def review_queue():
 
 
 def _release_context(store, s, r: Release) -> dict:
-    from sqlalchemy.orm import selectinload  # noqa: F401  (reviews are loaded by the relationship)
-
     events = store.audit_events(s, object_type="release", object_id=r.id)
     model = store.get(s, TrainedModel, r.model_id)
-    dataset = store.get(s, Dataset, model.dataset_id) if model else None
     user = g.web_user
     reviewed = any(rv.reviewer_id == user.id and rv.release_version == r.version for rv in r.reviews)
     report = None
@@ -316,7 +313,7 @@ def _release_context(store, s, r: Release) -> dict:
 
         report = json.loads(path.read_text())
     return {
-        "r": r, "history": events, "model": model, "dataset": dataset, "report": report,
+        "r": r, "history": events, "model": model, "report": report,
         "approvals": len(approvals(r)), "required": int(current_app.config["FRONTDOOR"]["REQUIRED_APPROVALS"]),
         "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
         and not reviewed,
