@@ -6,11 +6,11 @@ right when frames drop."""
 from bokeh.models import CustomJS
 
 LOOP = r"""
-const seg = segments.data, dd = dots.data;
-const n = dd.x.length;
+const seg = segments.data;
+const n = dots.data.x.length;
 const ptr = new Int32Array(n);
 const T0 = seg.t0, T1 = seg.t1, X0 = seg.x0, Y0 = seg.y0, X1 = seg.x1, Y1 = seg.y1;
-const LO = dd.seg_lo, HI = dd.seg_hi, JX = dd.jx, JY = dd.jy;
+const LO = dots.data.seg_lo, HI = dots.data.seg_hi, JX = dots.data.jx, JY = dots.data.jy;
 let T = clock_src.data.t[0], last = performance.now(), lastT = T, shown = -1, frames = 0, fpsStart = last;
 window.__frontdoor = {fps: 0, frames: 0, t: T, playing: false};
 function seek(i, t) {            // first segment of dot i that has not ended by time t
@@ -25,6 +25,7 @@ function frame(now) {
   if (want !== lastT) { T = want; for (let i = 0; i < n; i++) ptr[i] = seek(i, T); }
   if (play.active) { T += dt * speed.value; if (T > max_t) { T = 0; for (let i = 0; i < n; i++) ptr[i] = LO[i]; } }
   lastT = T;
+  const dd = dots.data;  // read each frame: a server-side change (the filter's `visible`) replaces it
   const x = dd.x, y = dd.y, a = dd.alpha, vis = dd.visible;
   for (let i = 0; i < n; i++) {
     let p = ptr[i]; const hi = HI[i];

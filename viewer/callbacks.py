@@ -121,6 +121,7 @@ class Session:
 
     def on_filter(self, attr, old, new) -> None:
         self.view = new
+        self.w["journeys"].selected.indices = []  # row numbers of the old view's journeys mean nothing now
         self.refilter()
         self.refresh_map()
 
