@@ -6,8 +6,15 @@ A zip holding a Frictionless data package:
   disclosure threshold set, who created and approved it, and the sha256 of every file);
 - `children.csv`, `episodes.csv`, `events.csv`: synthetic children and journeys;
 - `map.json`: the disclosure-controlled map (nodes, moves, durations, every split and filter);
-- `disclosure_report.json` and `disclosure_report.html`: what the gate found;
+- `disclosure_report.json` and `disclosure_report.html`: what the gate found, in its public version
+  (each check's result and threshold; no figure computed from the real children: their counts only
+  rounded to the nearest 10, the window in months, no fidelity figures; the full report stays with
+  the council's reviewers);
 - `README.md`: the data card.
+
+Nothing in a bundle is a real figure that has not been through disclosure control: the tables and
+the map are synthetic (the map's counts also suppressed and rounded), and the model's window is
+published as months (`public_window`). `tests/integration/test_no_real_figures.py` scans every file.
 
 CSV text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
 return) are prefixed with an apostrophe. `read_bundle` verifies every checksum before anything is
@@ -97,13 +104,28 @@ def safe_csv(df) -> bytes:
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def public_window(window: dict | None) -> dict | None:
+    """The window real records cover, for the public: months only (`YYYY-MM`), never a real day."""
+    if not window:
+        return window
+    return {k: (str(v)[:7] if v else v) for k, v in window.items() if k in ("start", "end")}
+
+
 def data_card(manifest: dict, report: dict) -> str:
+    """The README of a bundle, from its manifest and the public report (`DisclosureReport.public_dict`)."""
     f = manifest["frontdoor"]
     dp = f.get("privacy")
     dp_text = (f"Trained with differential privacy (epsilon {dp['epsilon']}, delta {dp['delta']})." if dp else
                "The generator is not differentially private; the disclosure checks below are the protection.")
     checks = "\n".join(f"- {c['status'].upper()}: {c['title']} - {c['explanation']}" for c in report["checks"])
     counts = f["counts"]
+    rel = report.get("release") or {}
+    w = f.get("window") or {}
+    window_text = (f"in the months {w['start']} to {w['end']}" if w.get("start") and w.get("end") else
+                   "over the period the council's records cover")
+    trained = (f"\n- The generator learnt from {rel['trained_on_children']} of the council's children; "
+               f"{rel['held_out_children']} more were held out to test it (rounded to the nearest 10)."
+               if rel.get("trained_on_children") and rel.get("held_out_children") else "")
     return f"""# Frontdoor release {f['release_id']}
 
 **Synthetic data.** Every child in this release is made up by a generator trained on a council's records of
@@ -112,13 +134,16 @@ with `syn`. The numbers in `map.json` are computed from these synthetic children
 
 ## What it is
 - {counts['children']:,} synthetic children, {counts['episodes']:,} journeys, {counts['events']:,} events,
-  in the window {f.get('window', {}).get('start')} to {f.get('window', {}).get('end')}.
-- Generator: `{f['generator']}`. {dp_text}
+  {window_text}.
+- Generator: `{f['generator']}`. {dp_text}{trained}
 - Tables: `children.csv`, `episodes.csv`, `events.csv` (schemas in `datapackage.json`); the map: `map.json`.
 
 ## What it is not
 - Not real records, and not a sample of them: do not use it to find, count or contact real children.
-- Not official statistics: rates in it resemble the council's, within the figures in the disclosure report.
+- Not official statistics: rates in it resemble the council's. How closely is measured against the real records
+  by the council's reviewers inside the service; those figures are not published.
+- Not a source of real figures: nothing in it is a count or rate of real children that has not been through
+  disclosure control.
 - Not everything Annex A holds: workers, free text, dates of birth and real identifiers were never used.
 
 ## How it was checked
@@ -127,7 +152,8 @@ Verdict: **{report['verdict'].upper()}**.
 {checks}
 
 Requested by a {f.get('created_by_role') or 'data owner'}; approved by: {', '.join(f.get('approved_by_roles') or []) or 'not yet approved'}.
-Full report: `disclosure_report.html`. Checksums of every file: `datapackage.json`.
+Public report (results and thresholds, no real figures): `disclosure_report.html`. Checksums of every file:
+`datapackage.json`.
 """
 
 
@@ -151,7 +177,7 @@ def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, rep
             "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "synthetic": True,
             "dataset_lineage_hash": real_lineage, "synthetic_lineage_hash": synth_manifest.get("lineage_hash"),
             "generator": model.get("generator"), "parameters": model.get("spec"), "privacy": model.get("privacy"),
-            "model_id": model.get("model_id"), "window": model.get("window"),
+            "model_id": model.get("model_id"), "window": public_window(model.get("window")),
             "threshold_set": {"name": report["threshold_set"]["name"], "version": report["threshold_set"]["version"]},
             "verdict": report["verdict"], "counts": counts,
             "created_at": report["created_at"], "created_by_role": created_by_role,
@@ -163,9 +189,11 @@ def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, rep
 
 def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real_lineage: str,
                  created_by_role: str | None = "data owner", approved_by_roles: list[str] | None = None) -> Path:
-    """Write the release zip atomically (a temporary name, then rename)."""
+    """Write the release zip atomically (a temporary name, then rename). The bundle carries the public
+    version of the report (`report.public_dict()`); keep the full one (`report.to_json()`) for reviewers."""
     out = Path(out)
-    report_dict = report.to_dict()
+    report_dict = report.public_dict()
+    map_json = {**map_json, "window": public_window(map_json.get("window"))}
     counts = {"children": len(synth.children), "episodes": len(synth.episodes), "events": len(synth.events)}
     manifest = build_manifest(release_id, synth.manifest, real_lineage, report_dict, counts, created_by_role,
                               approved_by_roles)
@@ -174,8 +202,8 @@ def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real
         "episodes.csv": safe_csv(synth.episodes),
         "events.csv": safe_csv(synth.events),
         "map.json": json.dumps(map_json, indent=1).encode(),
-        "disclosure_report.json": report.to_json().encode(),
-        "disclosure_report.html": report.to_html().encode(),
+        "disclosure_report.json": report.public_json().encode(),
+        "disclosure_report.html": report.public_html().encode(),
     }
     files["README.md"] = data_card(manifest, report_dict).encode()
     manifest["frontdoor"]["files"] = {name: sha256(data) for name, data in files.items()}

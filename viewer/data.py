@@ -148,13 +148,23 @@ def colours_for(values: pd.Series, classification: str, order: list[str] | None 
     return colours, legend
 
 
+def window_bounds(window: dict | None, dates: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The map's window as two days. Bundles publish it in months (`YYYY-MM`: from the first day of
+    the first month to the last day of the last); full dates are read as they are; without a window,
+    the tables' first and last dates."""
+    window = window or {}
+    start, end = window.get("start"), window.get("end")
+    start = pd.Timestamp(start) if start else dates.min()
+    end = (pd.Timestamp(end) + pd.offsets.MonthEnd(0) if len(str(end)) == 7 else pd.Timestamp(end)) if end \
+        else dates.max()
+    return pd.Timestamp(start), pd.Timestamp(end)
+
+
 def load_release(bundle, max_dots: int = MAX_DOTS) -> Release:
     """Everything the viewer needs from a verified bundle (synth.bundle.Bundle)."""
     m = bundle.map
     children, episodes, events = bundle.table("children"), bundle.table("episodes"), bundle.table("events")
-    window = m.get("window") or {}
-    start = pd.Timestamp(window.get("start") or events["date"].min())
-    end = pd.Timestamp(window.get("end") or events["date"].max())
+    start, end = window_bounds(m.get("window"), events["date"])
     classes = [c for c in m["classifications"] if c != "year"]
     dots, segments = dot_frames(children, episodes, events, start, classes, max_dots)
     f = bundle.manifest["frontdoor"]

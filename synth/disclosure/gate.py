@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synth.dataset import Dataset
-from synth.disclosure import aggregates, records
+from synth.disclosure import aggregates, extremes, matching, records
 from synth.disclosure.profiles import Profile, get_profile
 from synth.disclosure.records import Check
 from synth.disclosure.report import DisclosureReport
@@ -121,6 +121,16 @@ def journey_shares(real_episodes: pd.DataFrame, synth_episodes: pd.DataFrame, pr
             for p, n in real.items()]
 
 
+def close_copies(parts: dict[str, SimpleNamespace], synth: Dataset, start: pd.Timestamp) -> matching.CloseCopies:
+    """Near and exact matches of the synthetic children against every real child, with chance."""
+    train, codes = matching.timelines(parts["training"].children, parts["training"].events,
+                                      parts["training"].episodes, start)
+    hold, codes = matching.timelines(parts["holdout"].children, parts["holdout"].events, parts["holdout"].episodes,
+                                     start, codes)
+    syn, _ = matching.timelines(synth.children, synth.events, synth.episodes, start, codes)
+    return matching.close_copies(syn, train, hold)
+
+
 def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", release: dict | None = None,
              fidelity: bool = True, seed: int = 0) -> GateResult:
     """All checks, the map, and the report. Raises DisclosureError on unusable inputs."""
@@ -137,11 +147,12 @@ def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", relea
     syn_rows = records.child_rows(synth.children, synth.events, synth.episodes, start)
     if len(hold_rows) < 10 or len(train_rows) < 10:
         raise DisclosureError("too few real children to compare with (the holdout needs at least 10).")
-    train_same = records.same_size(train_rows, hold_rows, rng)
-    checks = [records.exact_copies(syn_rows, train_same, hold_rows, profile),
-              records.replicated_uniques(syn_rows, train_same, hold_rows, profile),
+    copies = close_copies(parts, synth, start)
+    checks = [records.real_children_check(copies, profile), records.verbatim_copies_check(copies, profile),
               *records.distance_checks(syn_rows, train_rows, hold_rows, profile, rng),
-              *records.anonymeter_checks(syn_rows, train_rows, hold_rows, profile, rng)]
+              *records.anonymeter_checks(syn_rows, train_rows, hold_rows, profile, rng),
+              extremes.rare_values_check(synth.events, real.events, profile,
+                                         private=bool((synth.manifest.get("model") or {}).get("privacy")))]
     map_json, cells = aggregates.build_map(synth.events, synth.episodes, synth.children, profile, window or None)
     checks += aggregate_checks(map_json, cells, profile)
     model = synth.manifest.get("model") or {}

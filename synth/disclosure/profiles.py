@@ -8,8 +8,12 @@
 | acro | ACRO/SACRO output checking in TREs | fewer than 10 contributors | counts to 5, totals to 10 | always suppressed | 10+ children | n=2, k=90%; p-ratio 10% |
 
 Record-level thresholds are the same in every profile: they concern the synthetic children, not
-the tables. A check is `review` between its pass and fail thresholds (anonymeter's risks fail only
-when their whole 95% interval lies above the fail threshold).
+the tables. A check is `review` between its pass and fail thresholds. Real children in the release
+(exact or near copies, against every real child): fail at an estimated 0.5% of the synthetic children
+(2.5+ standard errors above chance), review from 0.1%; exact copies beyond chance fail at p < 0.001. Membership
+inference fails above 3% true positives at 1% false positives (when significant). Anonymeter's risks
+fail only when their whole 95% interval lies above the fail threshold. Version 2.0 of every profile
+brought the near-match, exact-copy and membership rules (issue 11).
 """
 
 from __future__ import annotations
@@ -34,26 +38,29 @@ class Profile:
     dominance_k: float = 0.90
     p_ratio: float | None = None
     # Record-level (pass threshold, fail threshold).
-    dcr_share: tuple[float, float] = (0.55, 0.60)
-    mia_auc: tuple[float, float] = (0.60, 0.65)
+    real_share: tuple[float, float] = (0.001, 0.005)  # estimated share of synthetic children that are real
+    significance_z: float = 2.5  # a share at the fail threshold fails only this many standard errors above chance
+    verbatim_p: tuple[float, float] = (0.01, 0.001)  # exact copies: review below the first p-value, fail below the second
+    mia_tpr_at_1pct: float = 0.03  # membership attack: true-positive rate at 1% false positives
+    exposed_flagged_review: int = 2  # of the 10 most exposed training children flagged at 1% FPR
+    dcr_share: tuple[float, float] = (0.55, 0.60)  # sanity check only: review above the first
     anonymeter_risk: tuple[float, float] = (0.05, 0.15)
-    copy_excess: tuple[float, float] = (2.0, 3.0)  # standard deviations above the holdout baseline
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 PROFILES: dict[str, Profile] = {
-    "default": Profile("default", "1.0", "Frontdoor's own rules: rule of 10, rounding to 5 and 10, zeros in small views "
+    "default": Profile("default", "2.0", "Frontdoor's own rules: rule of 10, rounding to 5 and 10, zeros in small views "
                        "suppressed.", min_cell=10, round_counts=5, round_totals=10, zero_view_size=50,
                        zeros_always_disclosive=False),
-    "dfe": Profile("dfe", "1.0", "DfE children's social care statistics: counts of 1 to 5 shown as c, with secondary "
+    "dfe": Profile("dfe", "2.0", "DfE children's social care statistics: counts of 1 to 5 shown as c, with secondary "
                    "suppression; totals rounded to the nearest 10.", min_cell=6, round_counts=1, round_totals=10,
                    zero_view_size=None, zeros_always_disclosive=False),
-    "opensafely": Profile("opensafely", "1.0", "OpenSAFELY: counts of 7 or fewer redacted, everything else rounded "
+    "opensafely": Profile("opensafely", "2.0", "OpenSAFELY: counts of 7 or fewer redacted, everything else rounded "
                           "to the nearest 5.", min_cell=8, round_counts=5, round_totals=5, zero_view_size=None,
                           zeros_always_disclosive=False),
-    "acro": Profile("acro", "1.0", "ACRO/SACRO output checking: at least 10 contributors per cell, zeros treated as "
+    "acro": Profile("acro", "2.0", "ACRO/SACRO output checking: at least 10 contributors per cell, zeros treated as "
                     "disclosive, dominance n=2 k=90%, p-ratio 10%.", min_cell=10, round_counts=5, round_totals=10,
                     zero_view_size=None, zeros_always_disclosive=True, p_ratio=0.10),
 }

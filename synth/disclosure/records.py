@@ -1,9 +1,13 @@
 """Record-level disclosure checks: can a synthetic child be traced back to a real one?
 
-Every check compares synthetic children with the real *training* children (what the generator
-saw) against the same comparison with the *holdout* children (real, never seen): a generator that
-merely learnt the population is as close to unseen children as to its own training children; one
-that memorised its training children is closer to them.
+- Real children in the release (`real_children_check`, `verbatim_copies_check`): every synthetic child
+  is matched against every real child, training and held-out alike, exactly and under the tolerance a
+  motivated intruder would use, and the matches are set against what chance explains
+  (`synth.disclosure.matching`).
+- Membership inference (`membership_check`): a density attack (DOMIAS) telling training children from
+  held-out ones, reported as the true-positive rate at low false-positive rates
+  (`synth.disclosure.membership`). Distance to closest record stays as a sanity check only.
+- Anonymeter's singling-out, linkability and inference risks, against held-out children as control.
 
 Children are compared as one row each: attributes (sex, ethnicity group, age, disability, UASC),
 their journeys (all episodes' paths), counts, and when things happened (day offsets, start date).
@@ -18,12 +22,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from synth.disclosure import matching, membership
+from synth.disclosure.matching import CloseCopies
 from synth.disclosure.profiles import Profile
 
 QUASI_IDENTIFIERS = ("sex", "ethnicity_group", "age_at_first_contact", "disability", "uasc")
 MAX_DISTANCE_ROWS = 5_000
 MAX_ANONYMETER_ROWS = 5_000
-ANONYMETER_ATTACKS = 500
+MAX_EXPOSURE_ROWS = 30_000
+ANONYMETER_ATTACKS = 1_000
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Check:
     threshold: str
     explanation: str
     details: dict = field(default_factory=dict)
+    public_explanation: str | None = None  # for developers: no figure computed from real data (None: generic)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "group": self.group, "status": self.status,
@@ -84,64 +92,49 @@ def child_rows(children: pd.DataFrame, events: pd.DataFrame, episodes: pd.DataFr
     return rows.reset_index()
 
 
-def _key(rows: pd.DataFrame, cols: list[str]) -> pd.Series:
-    return pd.util.hash_pandas_object(rows[cols].astype(str), index=False)
-
-
-FULL_KEY = [*QUASI_IDENTIFIERS, "journey", "days", "start_day"]
-UNIQUE_KEY = [*QUASI_IDENTIFIERS, "journey"]
-
-
-def same_size(train: pd.DataFrame, hold: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Training children cut to the holdout's size: being unique depends on how many others there are."""
-    if len(train) <= len(hold):
-        return train
-    return train.iloc[np.sort(rng.choice(len(train), len(hold), replace=False))]
-
-
-def exact_copies(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame, profile: Profile) -> Check:
-    """Synthetic children identical (attributes, journeys, day offsets, start day) to a real child
-    who is unique among the training children, against the same count for unique holdout children
-    (`train` and `hold` of the same size)."""
-    syn_keys = set(_key(syn, FULL_KEY))
-    t_key, h_key = _key(train, FULL_KEY), _key(hold, FULL_KEY)
-    t_unique = t_key[~t_key.duplicated(keep=False)]
-    h_unique = h_key[~h_key.duplicated(keep=False)]
-    copies = int(t_unique.isin(syn_keys).sum())
-    baseline = h_unique.isin(syn_keys).sum() * (len(train) / max(len(hold), 1))
-    excess = (copies - baseline) / math.sqrt(baseline + 1)
+def real_children_check(copies: CloseCopies, profile: Profile) -> Check:
+    """Real children in the release, exact or lightly disguised, beyond what chance explains."""
+    share, z = copies.real_share, copies.real_share_z
+    passed, failed = profile.real_share
+    significant = z >= profile.significance_z
+    status = "fail" if share >= failed and significant else "pass" if share < passed else "review"
+    tol = matching.Tolerance()
     return Check(
-        "exact_copies", "Copies of real children", "record", status_of(excess, profile.copy_excess), excess,
-        f"excess over the holdout baseline <= {profile.copy_excess[0]} standard deviations (fail above "
-        f"{profile.copy_excess[1]})",
-        f"{copies} real children with a unique record (attributes, whole journey and its dates) appear exactly in the "
-        f"synthetic data, against {baseline:.1f} expected by chance (judged on children the generator never saw).",
-        {"copies": copies, "baseline": round(float(baseline), 2), "unique_training_children": int(len(t_unique))})
+        "real_children", "Real children in the release", "record", status, share,
+        f"estimated share of synthetic children that are real < {passed:.1%} (fail at {failed:.1%} when "
+        f"{profile.significance_z:g}+ standard errors above chance)",
+        f"{copies.near:,} synthetic children match a real child (training or held-out) to within age +/-"
+        f"{tol.age_years}, every date +/-{tol.date_days} days and every duration +/-{tol.duration_share:.0%}, with "
+        f"the same attributes and journey; the same real children moved by whole weeks are matched "
+        f"{copies.near_chance:,.1f} times by chance. Stratum by stratum (by how many real children share the "
+        f"journey), that puts the share of the synthetic children that are real at {share:.2%} "
+        f"(standard error {copies.real_share_se:.2%}).",
+        {"near_matches": copies.near, "near_matches_by_chance": round(copies.near_chance, 1),
+         "standard_error": round(copies.real_share_se, 5), "z": round(z, 2),
+         "strata": [{"real_children_sharing_key_from": st.from_children, "synthetic": st.synthetic,
+                     "near": st.near, "near_chance": round(st.near_chance, 1), "exact": st.exact,
+                     "exact_chance": round(st.exact_chance, 1)} for st in copies.strata],
+         "training_children_reproduced": copies.training_reproduced,
+         "holdout_children_reproduced": copies.holdout_reproduced,
+         "reproduced_training_vs_holdout_z": round(copies.membership_z, 2)},
+        public_explanation="No more synthetic children match a real child (same attributes and journey, age within a "
+                           "year, dates within days) than chance explains." if status == "pass" else None)
 
 
-def replicated_uniques(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame, profile: Profile) -> Check:
-    """Combinations (attributes + journeys) unique among real children that are unique in the
-    synthetic data too, against the holdout baseline."""
-    s_key = _key(syn, UNIQUE_KEY)
-    s_counts = s_key.value_counts()
-    s_unique = set(s_counts.index[s_counts == 1])
-
-    def rate(real: pd.DataFrame) -> tuple[int, int]:
-        k = _key(real, UNIQUE_KEY)
-        uniq = k[~k.duplicated(keep=False)]
-        return int(uniq.isin(s_unique).sum()), int(len(uniq))
-
-    hit_t, n_t = rate(train)
-    hit_h, n_h = rate(hold)
-    r_t, r_h = hit_t / max(n_t, 1), hit_h / max(n_h, 1)
-    expected = r_h * n_t
-    excess = (hit_t - expected) / math.sqrt(expected + 1)
+def verbatim_copies_check(copies: CloseCopies, profile: Profile) -> Check:
+    """Synthetic children identical to a real child (age and every date), beyond chance."""
+    p = copies.exact_p
+    status = "fail" if p < profile.verbatim_p[1] else "review" if p < profile.verbatim_p[0] else "pass"
     return Check(
-        "replicated_uniques", "Unique children replicated", "record", status_of(excess, profile.copy_excess), excess,
-        f"excess over the holdout baseline <= {profile.copy_excess[0]} standard deviations",
-        f"{r_t:.2%} of combinations unique among training children are also unique in the synthetic data, against "
-        f"{r_h:.2%} for children the generator never saw.",
-        {"training_rate": round(r_t, 5), "holdout_rate": round(r_h, 5), "training_hits": hit_t})
+        "verbatim_copies", "Exact copies of real children", "record", status, p,
+        f"p-value of the exact matches under chance >= {profile.verbatim_p[0]} (fail below {profile.verbatim_p[1]})",
+        f"{copies.exact:,} synthetic children are identical to a real child (attributes, age, journey and every "
+        f"date), against {copies.exact_chance:,.1f} expected by chance; the least likely stratum has a chance "
+        f"probability of {p:.2g} (corrected for the {len(matching.STRATA)} strata).",
+        {"exact_matches": copies.exact, "exact_matches_by_chance": round(copies.exact_chance, 1),
+         "p_value": float(f"{p:.3g}")},
+        public_explanation="No more synthetic children are identical to a real child than chance explains."
+        if status == "pass" else None)
 
 
 def feature_matrix(rows: list[pd.DataFrame]) -> list[np.ndarray]:
@@ -173,7 +166,8 @@ def _nearest(query: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def distance_checks(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame, profile: Profile,
                     rng: np.random.Generator) -> list[Check]:
-    """Distance to closest record (synthetic -> training vs holdout) and a membership-inference attack."""
+    """A membership-inference attack (DOMIAS, at low false-positive rates) and, as a sanity check
+    only, distance to closest record (known to miss real leakage: it never fails a release)."""
     n_ref = min(len(train), len(hold), MAX_DISTANCE_ROWS)
     t = train.iloc[rng.choice(len(train), n_ref, replace=False)]
     h = hold.iloc[rng.choice(len(hold), n_ref, replace=False)]
@@ -181,27 +175,60 @@ def distance_checks(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame, 
     ft, fh, fs = feature_matrix([t, h, s])
     d_t, d_h = _nearest(fs, ft), _nearest(fs, fh)
     share = float(np.mean(d_t < d_h) + 0.5 * np.mean(d_t == d_h))
+    dcr_status = "pass" if share <= profile.dcr_share[0] else "review"
     dcr = Check(
-        "distance_to_closest_record", "Closer to training than to unseen children", "record",
-        status_of(share, profile.dcr_share), share,
-        f"share <= {profile.dcr_share[0]} (fail above {profile.dcr_share[1]}); 0.5 is ideal",
+        "distance_to_closest_record", "Closer to training than to unseen children (sanity check)", "record",
+        dcr_status, share,
+        f"share <= {profile.dcr_share[0]}, else review; 0.5 is ideal. A sanity check only: it never fails a release",
         f"{share:.1%} of synthetic children are closer to a child the generator trained on than to a child it never "
-        "saw; a generator that copies its training children would be near 100%.",
-        {"median_distance_training": float(np.median(d_t)), "median_distance_holdout": float(np.median(d_h)),
-         "synthetic_sampled": int(len(s)), "reference_rows": int(n_ref)})
-    # Membership inference: members (training) should not be closer to the synthetic data than non-members.
-    from sklearn.metrics import roc_auc_score
+        "saw; a generator that copies its training children would be near 100%. Distance to the closest record "
+        "can miss real leakage, so the membership attack and the near-match checks decide.",
+        {"synthetic_sampled": int(len(s)), "reference_rows": int(n_ref)})
+    return [dcr, membership_check(syn, train, hold, profile, rng)]
 
-    to_syn_t, to_syn_h = _nearest(ft, fs), _nearest(fh, fs)
-    scores = -np.concatenate([to_syn_t, to_syn_h])
-    labels = np.concatenate([np.ones(len(to_syn_t)), np.zeros(len(to_syn_h))])
-    auc = float(roc_auc_score(labels, scores))
-    mia = Check(
-        "membership_inference", "Telling who was in the training data", "record", status_of(auc, profile.mia_auc), auc,
-        f"AUC <= {profile.mia_auc[0]} (fail above {profile.mia_auc[1]}); 0.5 is guessing",
-        f"An attacker who guesses that real children close to a synthetic child were in the training data is right "
-        f"with AUC {auc:.2f}, where 0.5 is no better than a coin toss.", {"attack": "distance to closest synthetic child"})
-    return [dcr, mia]
+
+def membership_check(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame, profile: Profile,
+                     rng: np.random.Generator) -> Check:
+    """DOMIAS density-ratio attack: training children (members) against held-out children (non-members),
+    half the held-out children kept apart as the attacker's reference."""
+    half = len(hold) // 2
+    order = rng.permutation(len(hold))
+    ref, non = hold.iloc[order[:half]], hold.iloc[order[half:]]
+    n = min(len(non), membership.MAX_ATTACK_ROWS)
+    non = non.iloc[:n]
+    mem = train.iloc[rng.choice(len(train), min(n, len(train)), replace=False)]
+    ref = ref.iloc[:membership.MAX_ATTACK_ROWS]
+    s = syn.iloc[rng.choice(len(syn), min(len(syn), membership.MAX_SYNTHETIC_ROWS), replace=False)]
+    # The most exposed children: those of the attacked training children farthest from any other real
+    # child (among up to MAX_EXPOSURE_ROWS real children, the attacked ones included).
+    others = pd.concat([train.drop(mem.index), hold])
+    others = others.iloc[rng.choice(len(others), min(len(others), MAX_EXPOSURE_ROWS - len(mem)), replace=False)]
+    f_mem, f_non, f_ref, f_syn, f_others = feature_matrix([mem, non, ref, s, others])
+    exposed = membership.most_exposed(f_mem, np.vstack([f_mem, f_others]))
+    r = membership.domias_attack(f_mem, f_non, f_ref, f_syn, f_mem[exposed])
+    limit = profile.mia_tpr_at_1pct
+    if r.tpr_at_1 > limit and r.ci_1[0] > 0.01:
+        status = "fail"
+    elif r.tpr_at_1 > limit or r.exposed_flagged >= profile.exposed_flagged_review:
+        status = "review"
+    else:
+        status = "pass"
+    return Check(
+        "membership_inference", "Telling who was in the training data", "record", status, r.tpr_at_1,
+        f"true-positive rate at 1% false positives <= {limit:.0%} (fail when its 95% interval lies above 1%, "
+        f"the rate of guessing); review when {profile.exposed_flagged_review}+ of the {r.exposed} most exposed "
+        "children are flagged",
+        f"A density attack (DOMIAS, synthetic over reference density, k={r.k} nearest neighbours) finds "
+        f"{r.tpr_at_1:.1%} of training children at a 1% false-positive rate (95% interval {r.ci_1[0]:.1%} to "
+        f"{r.ci_1[1]:.1%}; guessing finds 1%) and {r.tpr_at_10:.1%} at 10% (guessing: 10%); AUC {r.auc:.2f}. Of the "
+        f"{r.exposed} training children farthest from any other real child, {r.exposed_flagged} are flagged at 1%.",
+        {"attack": "DOMIAS density ratio, k-nearest-neighbour densities", "k": r.k,
+         "tpr_at_1pct_fpr": round(r.tpr_at_1, 4), "ci95_at_1pct": [round(x, 4) for x in r.ci_1],
+         "tpr_at_10pct_fpr": round(r.tpr_at_10, 4), "ci95_at_10pct": [round(x, 4) for x in r.ci_10],
+         "auc": round(r.auc, 4), "members": r.members, "non_members": r.non_members,
+         "most_exposed": r.exposed, "most_exposed_flagged": r.exposed_flagged},
+        public_explanation="A membership attack cannot tell which real children the generator learnt from better "
+                           "than the threshold allows." if status == "pass" else None)
 
 
 def anonymeter_checks(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame, profile: Profile,
@@ -212,8 +239,10 @@ def anonymeter_checks(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame
     cols = ["sex", "ethnicity_group", "age_at_first_contact", "disability", "uasc", "first_path", "n_episodes",
             "deepest"]
 
+    size = min(len(train), len(syn), len(hold), MAX_ANONYMETER_ROWS)  # equal-sized sets, as anonymeter assumes
+
     def sample(df: pd.DataFrame) -> pd.DataFrame:
-        take = rng.choice(len(df), min(len(df), MAX_ANONYMETER_ROWS), replace=False)
+        take = rng.choice(len(df), size, replace=False)
         out = df.iloc[take][cols].reset_index(drop=True).copy()
         out["n_episodes"] = out["n_episodes"].clip(upper=5).astype(int)
         return out.astype({c: str for c in cols if c != "n_episodes"})
@@ -228,6 +257,9 @@ def anonymeter_checks(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame
             ("singling_out", "Singling out one child", SinglingOutEvaluator(
                 ori=ori, syn=syn_s, control=ctl, n_attacks=n_attacks, seed=seed), {"mode": "univariate"},
              "whether the synthetic data lets an attacker write a description that fits exactly one real child"),
+            ("singling_out_multivariate", "Singling out one child by a combination", SinglingOutEvaluator(
+                ori=ori, syn=syn_s, control=ctl, n_attacks=n_attacks, n_cols=3, seed=seed), {"mode": "multivariate"},
+             "whether combinations of three attributes seen in the synthetic data fit exactly one real child"),
             ("linkability", "Linking records about one child", LinkabilityEvaluator(
                 ori=ori, syn=syn_s, control=ctl, n_attacks=n_attacks, n_neighbors=10,
                 aux_cols=(["sex", "ethnicity_group", "age_at_first_contact", "disability"],
@@ -246,15 +278,23 @@ def anonymeter_checks(syn: pd.DataFrame, train: pd.DataFrame, hold: pd.DataFrame
                 value, ci = float(risk.value), [float(risk.ci[0]), float(risk.ci[1])]
                 # Fail only when even the interval's lower end is above the fail threshold: with few
                 # attacks the estimate is rough, and an uncertain result goes to a person.
+                # An interval wider than the gap between the pass and fail thresholds cannot tell a
+                # safe release from an unsafe one: undetermined, so a person decides.
                 low_pass, high_fail = profile.anonymeter_risk
-                status = "pass" if value <= low_pass else "fail" if ci[0] > high_fail else "review"
+                undetermined = ci[1] - ci[0] > high_fail - low_pass
+                status = ("fail" if ci[0] > high_fail else "review" if undetermined or value > low_pass
+                          else "pass")
                 text = (f"Anonymeter measures {what}, beyond what unseen children allow: risk {value:.3f} "
-                        f"(95% interval {ci[0]:.3f} to {ci[1]:.3f}).")
+                        f"(95% interval {ci[0]:.3f} to {ci[1]:.3f})."
+                        + (f" Undetermined: with {n_attacks} attacks the interval is wider than "
+                           f"{high_fail - low_pass:.2f}, too wide to decide; a reviewer should judge."
+                           if undetermined and status != "fail" else ""))
             except Exception as exc:  # anonymeter refuses some degenerate inputs; a human must look
                 value, ci, status = float("nan"), [None, None], "review"
                 text = f"Anonymeter could not evaluate {what} ({type(exc).__name__}); a reviewer should look."
             results.append(Check(name, title, "record", status, value,
                                  f"risk <= {profile.anonymeter_risk[0]} (fail when the 95% interval lies above "
                                  f"{profile.anonymeter_risk[1]})",
-                                 text, {"ci95": ci, "attacks": n_attacks, "library": "anonymeter"}))
+                                 text, {"ci95": ci, "attacks": n_attacks, "rows_per_set": size,
+                                        "library": "anonymeter"}))
     return results

@@ -1,6 +1,15 @@
 """The DisclosureReport: what the gate found, as JSON and as a standalone HTML page a governance
 reviewer can read in five minutes (verdict first, then each check, then how faithful the data is).
 
+Two versions:
+- the full report (`to_dict`, `to_json`, `to_html`) for the council's reviewers inside the service and
+  for the data owner's `frontdoor check`: every check's measure and details, the exact sizes of the
+  training and held-out parts, and the fidelity figures, all computed from the real children;
+- the public report (`public_dict`, `public_json`, `public_html`) that a release bundle carries: the
+  verdict, the threshold set, and each check's result, threshold and a plain-words explanation, with
+  no figure computed from real data. The real children's counts are given only rounded to the
+  nearest 10 ("about"), the window only as months, and there is no fidelity section.
+
 The page needs no internet: styles are inline and the one chart is inline SVG.
 """
 
@@ -8,6 +17,8 @@ from __future__ import annotations
 
 import html
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,6 +31,59 @@ VERDICT_WORDS = {
     "review": "Review: no check failed, but some need a person's judgement (marked Review below).",
     "fail": "Fail: at least one check failed. This release cannot be published as it is.",
 }
+# The public report: a check's explanation when the check gives none without real figures.
+PUBLIC_WORDS = {
+    "pass": "{title}: passed. The check's measure is within the threshold shown.",
+    "review": "{title}: to review. The check's measure lies between its pass and fail thresholds, so the council's "
+              "reviewers judge it before the release can be approved.",
+    "fail": "{title}: failed. The check's measure is beyond its fail threshold; a release with a failed check is not "
+            "published.",
+}
+FIDELITY_NOTE = ("How faithful the synthetic data is to the council's real records is measured against the real data "
+                 "and assessed by the council's reviewers inside the service. Those figures are computed from real "
+                 "children, so they are not published with the release.")
+PUBLIC_NOTE = ("This is the public version of the disclosure report. It gives each check's result and threshold but "
+               "no figure computed from the real children: counts of real children are rounded to the nearest 10 and "
+               "the window is given in months. The full report stays with the council's reviewers.")
+ROUND_REAL_TOTALS = 10  # DfE convention for totals
+# Release facts the public report may carry, and how: as they are (not derived from real children),
+# rounded (counts of real children), or in months (the window the real records cover).
+PUBLIC_FACTS = {"release_id": "as is", "version": "as is", "synthetic_children": "as is", "generator": "as is",
+                "differential_privacy": "as is", "threshold_set": "as is", "trained_on_children": "rounded",
+                "held_out_children": "rounded", "dataset_lineage": "as is", "window": "months"}
+
+
+def about(n: int, base: int = ROUND_REAL_TOTALS) -> str:
+    """A count of real children for the public: rounded to the nearest `base` (halves up), said so."""
+    r = int(math.floor(n / base + 0.5)) * base
+    return f"about {r:,}" if r else f"fewer than {base // 2 + (base % 2)}"
+
+
+def months(text) -> str | None:
+    """'2019-04-03 to 2023-03-30' -> '2019-04 to 2023-03' (no exact day of a real record)."""
+    found = re.findall(r"(\d{4}-\d{2})(?:-\d{2})?", str(text or ""))
+    return " to ".join(found[:2]) if found else None
+
+
+def public_release_facts(release: dict, threshold_set: str | None = None) -> dict:
+    """The release facts fit for developers: unknown facts are left out."""
+    out = {}
+    for key, value in release.items():
+        how = PUBLIC_FACTS.get(key)
+        if how == "as is" and not isinstance(value, dict | list):
+            out[key] = value
+        elif how == "rounded" and isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = about(int(value))
+        elif how == "months" and value is not None:
+            out[key] = months(value)
+    if threshold_set and "threshold_set" not in out:
+        out["threshold_set"] = threshold_set
+    return out
+
+
+def public_explanation(check: Check) -> str:
+    return getattr(check, "public_explanation", None) or PUBLIC_WORDS.get(check.status, "{title}.").format(
+        title=check.title)
 
 
 @dataclass
@@ -52,6 +116,29 @@ class DisclosureReport:
 
     def to_html(self) -> str:
         return render_html(self.to_dict())
+
+    # -- the public version (for a release bundle) -------------------------------------------
+    def public_dict(self) -> dict:
+        """What developers may see: no measure, no details, no fidelity, real counts rounded."""
+        ts = self.profile
+        return {
+            "format": REPORT_FORMAT, "version": REPORT_VERSION, "public": True, "created_at": self.created_at,
+            "verdict": self.verdict,
+            "threshold_set": {"name": ts.name, "version": ts.version, "description": ts.description,
+                              "thresholds": ts.to_dict()},
+            "counts": {s: sum(c.status == s for c in self.checks) for s in ("pass", "review", "fail")},
+            "release": public_release_facts(self.release, f"{ts.name} version {ts.version}"),
+            "checks": [{"name": c.name, "title": c.title, "group": c.group, "status": c.status,
+                        "threshold": c.threshold, "explanation": public_explanation(c)} for c in self.checks],
+            "note": PUBLIC_NOTE,
+            "fidelity_note": FIDELITY_NOTE,
+        }
+
+    def public_json(self) -> str:
+        return json.dumps(self.public_dict(), indent=2, default=_json_default)
+
+    def public_html(self) -> str:
+        return render_html(self.public_dict())
 
 
 def _json_default(v):
@@ -113,16 +200,53 @@ def _share_chart(shares: list[dict]) -> str:
 
 
 def render_html(d: dict) -> str:
+    """The page for a report dict: the full one (`to_dict`) or the public one (`public_dict`)."""
     verdict = d["verdict"]
+    public = bool(d.get("public"))
     rel = d.get("release") or {}
     facts = "".join(f"<dt>{html.escape(str(k).replace('_', ' ').capitalize())}</dt><dd>{_fmt(v)}</dd>"
                     for k, v in rel.items() if not isinstance(v, dict | list))
+
+    def measure(c: dict) -> str:
+        return "" if public else f"<td>{_fmt(c['metric'])}</td>"
+
     check_rows = "".join(
         f"<tr><td><span class='tag {c['status']}'>{c['status'].upper()}</span></td><td><strong>"
         f"{html.escape(c['title'])}</strong><br><span class='small'>{html.escape(c['group'])} check</span></td>"
-        f"<td>{html.escape(c['explanation'])}</td><td>{_fmt(c['metric'])}</td><td>{html.escape(c['threshold'])}</td></tr>"
+        f"<td>{html.escape(c['explanation'])}</td>{measure(c)}<td>{html.escape(c['threshold'])}</td></tr>"
         for c in sorted(d["checks"], key=lambda c: {"fail": 0, "review": 1, "pass": 2}[c["status"]]))
-    fid = d.get("fidelity") or {}
+    ts = d["threshold_set"]
+    counts = d["counts"]
+    if public:
+        heading, intro = "Disclosure report (public version)", f'<p>{html.escape(d.get("note") or PUBLIC_NOTE)}</p>'
+        found, measure_head = "What it checks", ""
+        fidelity = (f"<h2>How faithful the synthetic data is</h2>"
+                    f"<p>{html.escape(d.get('fidelity_note') or FIDELITY_NOTE)}</p>")
+    else:
+        heading, intro, found, measure_head = "Disclosure report", "", "What it found", "<th>Measure</th>"
+        fidelity = _fidelity_html(d.get("fidelity") or {}, ts)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{heading}: {html.escape(str(rel.get('release_id', 'release')))}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
+<body><main>
+<h1>{heading}</h1>
+<p class="small">Created {html.escape(d['created_at'])}. Threshold set <strong>{html.escape(ts['name'])}</strong>
+version {html.escape(ts['version'])}: {html.escape(ts['description'])}</p>{intro}
+<div class="verdict {verdict}" role="status"><strong>{verdict.upper()}</strong>{html.escape(VERDICT_WORDS[verdict])}
+<br><span class="small">{counts['pass']} passed, {counts['review']} to review, {counts['fail']} failed.</span></div>
+<h2>The release</h2><dl>{facts}</dl>
+<h2>Checks</h2>
+<p>Record checks ask whether a synthetic child could be traced to a real one; they compare the synthetic
+children with the real children the generator learnt from, and with real children it never saw. Aggregate
+checks cover every number the release publishes (the map, its splits and filters).</p>
+<table><thead><tr><th>Result</th><th>Check</th><th>{found}</th>{measure_head}<th>Threshold</th></tr></thead>
+<tbody>{check_rows}</tbody></table>
+{fidelity}
+</main></body></html>
+"""
+
+
+def _fidelity_html(fid: dict, ts: dict) -> str:
     fid_rows = ""
     if fid:
         items = [
@@ -138,28 +262,8 @@ def render_html(d: dict) -> str:
         ]
         fid_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in items)
     chart = _share_chart(fid.get("journey_shares") or [])
-    ts = d["threshold_set"]
-    counts = d["counts"]
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Disclosure report: {html.escape(str(rel.get('release_id', 'release')))}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
-<body><main>
-<h1>Disclosure report</h1>
-<p class="small">Created {html.escape(d['created_at'])}. Threshold set <strong>{html.escape(ts['name'])}</strong>
-version {html.escape(ts['version'])}: {html.escape(ts['description'])}</p>
-<div class="verdict {verdict}" role="status"><strong>{verdict.upper()}</strong>{html.escape(VERDICT_WORDS[verdict])}
-<br><span class="small">{counts['pass']} passed, {counts['review']} to review, {counts['fail']} failed.</span></div>
-<h2>The release</h2><dl>{facts}</dl>
-<h2>Checks</h2>
-<p>Record checks ask whether a synthetic child could be traced to a real one; they compare the synthetic
-children with the real children the generator learnt from, and with real children it never saw. Aggregate
-checks cover every number the release publishes (the map, its splits and filters).</p>
-<table><thead><tr><th>Result</th><th>Check</th><th>What it found</th><th>Measure</th><th>Threshold</th></tr></thead>
-<tbody>{check_rows}</tbody></table>
-<h2>How faithful the synthetic data is</h2>
+    return f"""<h2>How faithful the synthetic data is</h2>
 <table><tbody>{fid_rows or '<tr><td>Not measured for this release.</td></tr>'}</tbody></table>
 <h3>Common journeys, real and synthetic</h3>{chart}
 <p class="small">Real shares are shown only for journeys taken by at least {ts['thresholds']['min_cell']} real children,
-rounded to 0.1%.</p>
-</main></body></html>
-"""
+rounded to 0.1%.</p>"""

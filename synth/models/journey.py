@@ -8,6 +8,12 @@ What it learns (all as tables of counts, saved as Parquet, no pickles):
 - day histograms per move (and per previous stage where data allows), over fixed bins;
 - when first episodes start, how many were already open when the window began, the chance of
   another episode after one ends (corrected for the window's end) and the gaps between them;
+- no rare value: move durations, gaps between episodes and how long before the window an open
+  episode began are top-coded (durations also bottom-coded) at the 10th most extreme child's
+  value, every day bin kept holds at least 10 children (fewer: merged with the bins below), a
+  sampled value never passes its bound, and an episode is cut (left open) before it would outlast
+  the 10th longest child's (see `_durations`; the release gate checks the same, in
+  synth.disclosure.extremes);
 - details: sources per episode, a home team per child and how each stage's team relates to it,
   need codes, categories of abuse, closure reasons, list numbers and derived flags.
 
@@ -76,6 +82,11 @@ START_BIN_DAYS = 7
 INTENSITY_START_BINS = 13  # per-intensity start histograms count quarters (13 weeks)
 MIN_INTENSITY_CHILDREN = 20
 LC_OFFSET_BINS = np.arange(0, 3653 + 30, 30)
+# No rare value is learnt (not private): day values are top- and bottom-coded at the k-th most
+# extreme child and every day bin kept holds at least k children. k is the release gate's
+# (synth.disclosure.extremes.RARE_K), not rare_threshold: coding both ends at a larger k squashes a
+# move of fewer than 2k children below the gate's lower end.
+TAIL_CHILDREN = 10
 
 
 def allowed_next(cur: str) -> tuple[str, ...]:
@@ -105,9 +116,19 @@ def _bin_of(days: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(edges, days, side="right") - 1, 0, len(edges) - 2)
 
 
-def _draw_in_bins(rng: np.random.Generator, bins: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _draw_in_bins(rng: np.random.Generator, bins: np.ndarray, edges: np.ndarray,
+                  low: np.ndarray | None = None, high: np.ndarray | None = None) -> np.ndarray:
+    """A day drawn uniformly within each bin; with `low` / `high`, within the part of the bin
+    between them (both included), so no draw passes a learnt bound."""
     lo, hi = edges[bins], edges[bins + 1]
-    return lo + np.floor(rng.random(len(bins)) * (hi - lo)).astype(np.int64)
+    if low is not None:
+        lo = np.maximum(lo, low)
+    if high is not None:
+        hi = np.maximum(np.minimum(hi, high + 1), lo + 1)
+    days = lo + np.floor(rng.random(len(bins)) * (hi - lo)).astype(np.int64)
+    if low is not None or high is not None:
+        days = np.clip(days, low if low is not None else days, high if high is not None else days)
+    return days
 
 
 class _Lookup:
@@ -133,7 +154,10 @@ class _Lookup:
             cdf = np.cumsum(weights[keep], axis=1) / totals[keep, None]
             self.tables.append((uniq[keep], cdf))
 
-    def sample(self, rng: np.random.Generator, codes: dict[str, np.ndarray], fallback=None) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, codes: dict[str, np.ndarray], fallback=None,
+               within: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """One outcome per row; with `within` (lowest, highest outcome index per row), drawn from
+        the distribution conditioned on lying between them (where it has weight there)."""
         n = len(next(iter(codes.values())))
         out = np.full(n, -1, dtype=np.int64)
         u = rng.random(n)
@@ -146,7 +170,14 @@ class _Lookup:
             hit = keys[pos] == k
             rows = todo[hit]
             if len(rows):
-                out[rows] = np.minimum((cdf[pos[hit]] <= u[rows, None]).sum(axis=1), len(self.outcomes) - 1)
+                c, uu = cdf[pos[hit]], u[rows]
+                if within is not None:
+                    r = np.arange(len(rows))
+                    first, last = within[0][rows], np.minimum(within[1][rows], c.shape[1] - 1)
+                    below = np.where(first > 0, c[r, np.maximum(first - 1, 0)], 0.0)
+                    upto = c[r, last]
+                    uu = np.where(upto > below, below + uu * (upto - below), uu)
+                out[rows] = np.minimum((c <= uu[:, None]).sum(axis=1), len(self.outcomes) - 1)
         if (out < 0).any():
             if fallback is None:
                 raise ModelError("the model has no distribution for a context it reached; train it again.")
@@ -172,6 +203,7 @@ class JourneyModel(Generator):
     def fit(cls, children: pd.DataFrame, events: pd.DataFrame, episodes: pd.DataFrame, window: Window,
             spec, budget: PrivacyBudget | None = None) -> JourneyModel:
         dp = budget is not None
+        tail = TAIL_CHILDREN
         kids = prepare.prepare_children(children, spec.rare_threshold)
         ev = prepare.prepare_events(events, spec.rare_threshold).sort_values(
             ["child_key", "episode_no", "step"], kind="mergesort").reset_index(drop=True)
@@ -193,10 +225,10 @@ class JourneyModel(Generator):
             tables["durations"] = _dp_durations(one, budget)
         else:
             tables["transitions"] = _transitions(moves, spec.min_children)
-            tables["durations"] = _durations(moves, spec.min_children)
-        starts, lc_share = _starts(eps, window, budget, kids)
+            tables["durations"], tables["duration_bounds"] = _durations(moves, spec.min_children, tail)
+        starts, lc_share = _starts(eps, window, budget, kids, tail)
         tables["starts"] = starts
-        repeats, gaps = _repeats(eps, window, budget, kids)
+        repeats, gaps = _repeats(eps, window, budget, kids, tail)
         tables["repeats"], tables["gaps"] = repeats, gaps
         tables["details"] = _details(ev, eps, budget)
 
@@ -216,6 +248,10 @@ class JourneyModel(Generator):
             "day_bins": (DP_DAY_BINS if dp else DAY_BINS).tolist(),
             "privacy": budget.accounting() if dp else None,
             "dropped_moves": int(moves.attrs.get("dropped", 0)),
+            "tail_children": None if dp else tail,
+            # An episode is cut (left open) before it would outlast the tail-th longest child's.
+            "max_episode_days": None if dp else _pooled_bounds(
+                eps["duration_days"].to_numpy(dtype=np.int64), eps["child_key"].to_numpy(), tail)[1],
         }
         return cls(params, tables, attributes)
 
@@ -251,6 +287,14 @@ class JourneyModel(Generator):
         dlevels = tuple(tuple(x) for x in self.params["duration_levels"])
         self.day_bins = np.array(self.params.get("day_bins", DAY_BINS), dtype=np.int64)
         self._days = _Lookup(self.tables["durations"], dlevels, list(range(len(self.day_bins) - 1)), "bin")
+        self._day_bounds = None
+        if "duration_bounds" in self.tables:  # [cur, next] -> lowest and highest day a move may take
+            b = self.tables["duration_bounds"]
+            lo = np.zeros((len(TOKENS), len(TOKENS)), dtype=np.int64)
+            hi = np.full((len(TOKENS), len(TOKENS)), int(self.day_bins[-1]), dtype=np.int64)
+            ci, ni = b["cur"].map(TOK).to_numpy(dtype=np.int64), b["next"].map(TOK).to_numpy(dtype=np.int64)
+            lo[ci, ni], hi[ci, ni] = b["lo"].to_numpy(dtype=np.int64), b["hi"].to_numpy(dtype=np.int64)
+            self._day_bounds = (lo, hi)
         self._details = {}
         for (field, context), d in self.tables["details"].groupby(["field", "context"]):
             counts = d["count"].to_numpy(float)
@@ -355,10 +399,17 @@ class JourneyModel(Generator):
                 days = np.zeros(len(go), dtype=np.int64)
             else:
                 dcodes = {"prev": prev[go], "cur": cur[go], "next": nx}
-                bins = self._days.sample(rng, dcodes, fallback=lambda miss: np.zeros(len(miss), dtype=np.int64))
-                days = _draw_in_bins(rng, bins, self.day_bins)
+                low = high = within = None
+                if self._day_bounds is not None:
+                    low, high = self._day_bounds[0][cur[go], nx], self._day_bounds[1][cur[go], nx]
+                    within = (_bin_of(low, self.day_bins), _bin_of(high, self.day_bins))
+                bins = self._days.sample(rng, dcodes, fallback=lambda miss: np.zeros(len(miss), dtype=np.int64),
+                                         within=within)
+                days = _draw_in_bins(rng, bins, self.day_bins, low, high)
             new_day = day[go] + days
             inside = new_day <= w_end
+            if self.params.get("max_episode_days") is not None:
+                inside &= new_day - start_day[go] <= self.params["max_episode_days"]
             go, nx, new_day = go[inside], nx[inside], new_day[inside]
             stage_names = np.array(TOKENS, dtype=object)[nx]
             out.append(pd.DataFrame({"child": child[go], "episode_no": episode_no[go], "step": step[go],
@@ -406,7 +457,9 @@ class JourneyModel(Generator):
             return np.ones(n, dtype=np.int64)
         p = t["count"].to_numpy(float)
         bins = rng.choice(t["bin"].to_numpy(), size=n, p=p / p.sum())
-        return np.maximum(1, _draw_in_bins(rng, bins, LC_OFFSET_BINS))
+        top = t["hi"].iloc[0] if "hi" in t else np.nan
+        high = None if pd.isna(top) else np.full(n, int(top), dtype=np.int64)
+        return np.maximum(1, _draw_in_bins(rng, bins, LC_OFFSET_BINS, high=high))
 
     def _draw_gap(self, rng, history: str, n: int, limit: np.ndarray | None = None) -> np.ndarray:
         """Days between episodes; with `limit`, drawn from the gaps that fit in that many days."""
@@ -415,14 +468,18 @@ class JourneyModel(Generator):
             t = self._gaps.get(history.split("|")[0])
         if t is None or t["count"].sum() <= 0:
             t = self.tables["gaps"].groupby("bin", as_index=False)["count"].sum()
+            if "hi" in self.tables["gaps"]:
+                t["hi"] = self.tables["gaps"]["hi"].max()
+        top = t["hi"].iloc[0] if "hi" in t and len(t) else np.nan
+        high = None if pd.isna(top) else np.full(n, int(top), dtype=np.int64)
         p = t["count"].to_numpy(float)
         if p.sum() <= 0:
             return np.full(n, 180, dtype=np.int64)
         edges = DP_DAY_BINS if self.params["private"] else DAY_BINS
         cdf = np.cumsum(p) / p.sum()
-        top = np.ones(n) if limit is None else cdf[_bin_of(np.maximum(limit, 1), edges)]
-        bins = t["bin"].to_numpy()[np.minimum(np.searchsorted(cdf, rng.random(n) * top, side="right"), len(cdf) - 1)]
-        days = _draw_in_bins(rng, bins, edges)
+        fits = np.ones(n) if limit is None else cdf[_bin_of(np.maximum(limit, 1), edges)]
+        bins = t["bin"].to_numpy()[np.minimum(np.searchsorted(cdf, rng.random(n) * fits, side="right"), len(cdf) - 1)]
+        days = _draw_in_bins(rng, bins, edges, high=high)
         return days if limit is None else np.minimum(days, np.maximum(limit, 1))
 
     def _detail(self, rng, field: str, contexts: np.ndarray, fallbacks: np.ndarray | None = None) -> np.ndarray:
@@ -556,10 +613,142 @@ def _transitions(moves: pd.DataFrame, min_children: int) -> pd.DataFrame:
     return _level_rows(moves, LEVELS, "next", min_children)
 
 
-def _durations(moves: pd.DataFrame, min_children: int) -> pd.DataFrame:
+def _tail_bounds(values: pd.DataFrame, by: list[str], k: int) -> pd.DataFrame:
+    """Per group of `by`: the k-th smallest of the children's smallest values (`lo`) and the k-th
+    largest of their largest (`hi`), and how many children the group has. At least k children lie at
+    or beyond each bound, so a value clamped to it is shared by k children. Groups of fewer than k
+    children get no bounds (NaN), and `lo` is kept only where it is at most `hi` (under 2k children
+    it may not be): without one, a group backs off to a pooled group's."""
+    per = values.groupby([*by, "child_key"], observed=True, sort=False)["days"].agg(["min", "max"]).reset_index()
+    g = per.groupby(by, observed=True, sort=False)
+    out = pd.DataFrame({"children": g.size()})
+    low = per[g["min"].rank(method="first", ascending=True).to_numpy() == k].set_index(by)["min"]
+    high = per[g["max"].rank(method="first", ascending=False).to_numpy() == k].set_index(by)["max"]
+    out = out.join(low.rename("lo")).join(high.rename("hi"))
+    out.loc[out["lo"] > out["hi"], "lo"] = np.nan
+    return out.reset_index()
+
+
+def _pooled_bounds(days: np.ndarray, children: np.ndarray, k: int) -> tuple[int, int]:
+    """`_tail_bounds` of one pool of values (every move, every gap); with fewer than k children
+    in the whole pool, its median on both sides (nothing in it is shared by enough children); 0 at
+    the bottom where the k-th smallest passes the k-th largest."""
+    per = pd.DataFrame({"child_key": children, "days": days}).groupby("child_key")["days"].agg(["min", "max"])
+    if len(per) == 0:
+        return 0, 0
+    if len(per) < k:
+        mid = int(np.median(days))
+        return mid, mid
+    lo, hi = int(np.sort(per["min"].to_numpy())[k - 1]), int(np.sort(per["max"].to_numpy())[::-1][k - 1])
+    return (lo if lo <= hi else 0), hi
+
+
+def _merge_bins(values: pd.DataFrame, cols: list[str], k: int, edges: np.ndarray,
+                weight: str = "w") -> pd.DataFrame:
+    """Day histograms per context (`cols`; bins in `bin`) in which every bin kept holds at least k
+    distinct children.
+
+    Going up from each context's lowest bin, bins are merged with the next until the run holds k
+    children (a left-over run at the top joins the run below it). A merged run's weight is spread
+    evenly over its days, so the histogram keeps where k children lie and nothing finer."""
+    if values.empty:
+        return pd.DataFrame(columns=[*cols, "bin", "count"])
+    n_bins = len(edges) - 1
+    ctx_id, ctx_keys = pd.MultiIndex.from_frame(values[cols]).factorize()
+    child = pd.factorize(values["child_key"])[0]
+    bins = values["bin"].to_numpy(dtype=np.int64)
+    weights = np.bincount(ctx_id * n_bins + bins, weights=values[weight].to_numpy(float),
+                          minlength=len(ctx_keys) * n_bins).reshape(len(ctx_keys), n_bins)
+    order = np.lexsort((child, bins, ctx_id))
+    ctx_s, bin_s, child_s = ctx_id[order], bins[order], child[order]
+    seg = np.flatnonzero(np.r_[True, ctx_s[1:] != ctx_s[:-1], True])
+    widths = np.diff(edges).astype(float)
+    counts = np.zeros_like(weights)
+    for a, z in zip(seg[:-1], seg[1:]):
+        cb, cc = bin_s[a:z], child_s[a:z]
+        cuts = np.flatnonzero(np.r_[True, cb[1:] != cb[:-1], True])
+        runs, seen, first = [], set(), int(cb[0])
+        for i, j in zip(cuts[:-1], cuts[1:]):
+            seen.update(cc[i:j].tolist())
+            if len(seen) >= k:
+                runs.append([first, int(cb[i])])
+                seen, first = set(), int(cb[i]) + 1
+        if seen or not runs:  # children left over at the top: merged into the run below
+            if runs:
+                runs[-1][1] = int(cb[-1])
+            else:
+                runs.append([first, int(cb[-1])])
+        row = ctx_s[a]
+        for lo, hi in runs:
+            span = widths[lo:hi + 1]
+            counts[row, lo:hi + 1] = weights[row, lo:hi + 1].sum() * span / span.sum()
+    r, b = np.nonzero(counts)
+    return ctx_keys[r].to_frame(index=False, name=cols).assign(bin=b, count=counts[r, b])
+
+
+def _duration_bounds(m: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.DataFrame, tuple[int, int]]:
+    """The bounds each move's days are clamped to: the move's own (k-th most extreme child), or
+    when fewer than k children made it, those of all moves out of the same stage, then of all moves
+    (each side on its own: a lower bound also backs off where it would pass the upper one).
+    Returns (per move of the grammar, per stage, pooled)."""
+    pooled = _pooled_bounds(m["days"].to_numpy(), m["child_key"].to_numpy(), k)
+    per_cur = _tail_bounds(m, ["cur"], k).set_index("cur")
+    per_move = _tail_bounds(m, ["cur", "next"], k).set_index(["cur", "next"])
+    domain = _transition_domain()
+    domain = domain[(domain["next"] != END) & ~domain["cur"].isin([START, LC_START])][["cur", "next"]]
+    domain = domain.drop_duplicates().set_index(["cur", "next"])
+    b = domain.join(per_move[["lo", "hi"]], how="left")
+    cur_b = per_cur[["lo", "hi"]].reindex(b.index.get_level_values("cur"))
+    b["hi"] = b["hi"].fillna(pd.Series(cur_b["hi"].to_numpy(), index=b.index)).fillna(pooled[1])
+    b["lo"] = _first_below(b["hi"].to_numpy(), b["lo"].to_numpy(), cur_b["lo"].to_numpy(), pooled[0])
+    b = b.astype({"lo": np.int64, "hi": np.int64}).reset_index()
+    stages = per_cur[["lo", "hi"]].copy()
+    stages["hi"] = stages["hi"].fillna(pooled[1])
+    stages["lo"] = _first_below(stages["hi"].to_numpy(), stages["lo"].to_numpy(), pooled[0])
+    return b, stages.astype(np.int64), pooled
+
+
+def _first_below(hi: np.ndarray, *candidates) -> np.ndarray:
+    """The first lower bound among `candidates` (NaN: none) that is at most `hi`; else 0 (no
+    bottom-coding: a pooled lower bound above a move's own top would squash it to one value)."""
+    out = np.full(len(hi), np.nan)
+    for c in candidates:
+        c = np.broadcast_to(np.asarray(c, dtype=float), out.shape)
+        take = np.isnan(out) & ~np.isnan(c) & (c <= hi)
+        out[take] = c[take]
+    return np.nan_to_num(out, nan=0.0)
+
+
+def _durations(moves: pd.DataFrame, min_children: int, k: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Day histograms per move context (see DURATION_LEVELS), and the bounds sampling keeps to.
+
+    No rare value is learnt: each move's days are top- and bottom-coded at its k-th most extreme
+    child (`_duration_bounds`), every bin kept holds k children (`_merge_bins`), and a context of
+    fewer than k children is not kept (the one-stage level, which is always kept, pools all moves
+    there instead: all moves out of the stage, or all moves, each coded at its own bounds)."""
     m = moves[moves["days"].notna() & (moves["next"] != END) & ~moves["cur"].isin([START, LC_START])].copy()
-    m["bin"] = _bin_of(m["days"].to_numpy(dtype=np.int64), DAY_BINS)
-    return _level_rows(m, DURATION_LEVELS, "bin", min_children)
+    m["days"] = m["days"].to_numpy(dtype=np.int64)
+    bounds, per_cur, pooled = _duration_bounds(m, k)
+    b = m[["cur", "next"]].merge(bounds, on=["cur", "next"], how="left")
+    by_move = np.clip(m["days"].to_numpy(), b["lo"].to_numpy(), b["hi"].to_numpy())
+    c = per_cur.reindex(m["cur"].to_numpy())
+    by_cur = np.clip(m["days"].to_numpy(), c["lo"].to_numpy(), c["hi"].to_numpy())
+    parts = []
+    need = max(min_children, k)
+    last = len(DURATION_LEVELS) - 1
+    for li, level in enumerate(DURATION_LEVELS):
+        cols = list(level)
+        sub = m.assign(bin=_bin_of(by_cur if li == last else by_move, DAY_BINS))
+        kids = sub.groupby(cols, observed=True)["child_key"].transform("nunique")
+        sub = sub[kids.to_numpy() >= (k if li == last else need)]
+        parts.append(_merge_bins(sub, cols, k, DAY_BINS).assign(level=li))
+    # Stages left by fewer than k children: all moves, each coded at the pooled bounds.
+    few = sorted(set(m["cur"]) - set(parts[last]["cur"]))
+    if few:
+        everything = m.assign(bin=_bin_of(np.clip(m["days"].to_numpy(), *pooled), DAY_BINS), cur="*")
+        hist = _merge_bins(everything, ["cur"], k, DAY_BINS).drop(columns="cur")
+        parts.append(pd.concat([hist.assign(cur=s) for s in few], ignore_index=True).assign(level=last))
+    return _level_table(parts), bounds
 
 
 def _transition_domain() -> pd.DataFrame:
@@ -653,17 +842,28 @@ def _hist(values: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
-            kids: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+            kids: pd.DataFrame, k: int = TAIL_CHILDREN) -> tuple[pd.DataFrame, float]:
     """When first episodes start (7-day bins; per intensity too, when not private), and those
-    open before the window (30-day bins)."""
+    open before the window (30-day bins; when not private, top-coded at the k-th longest and
+    merged into bins of k children, `hi` holding the top)."""
     first = eps[eps["episode_no"] == 1]
     n_bins = max(1, (window.end - window.start).days // START_BIN_DAYS + 1)
     fresh = first[~first["left_censored"]]
     offsets = ((fresh["start_date"] - window.start).dt.days.clip(lower=0) // START_BIN_DAYS).to_numpy(dtype=np.int64)
     first_counts = _hist(offsets, n_bins).astype(float)
     lc = first[first["left_censored"]]
-    lc_off = _bin_of((window.start - lc["start_date"]).dt.days.clip(lower=1).to_numpy(dtype=np.int64), LC_OFFSET_BINS)
+    lc_days = (window.start - lc["start_date"]).dt.days.clip(lower=1).to_numpy(dtype=np.int64)
+    lc_top = np.nan
+    if budget is None and len(lc_days):
+        lc_top = float(_pooled_bounds(lc_days, lc["child_key"].to_numpy(), k)[1])
+        lc_days = np.minimum(lc_days, int(lc_top))
+    lc_off = _bin_of(lc_days, LC_OFFSET_BINS)
     lc_counts = _hist(lc_off, len(LC_OFFSET_BINS) - 1).astype(float)
+    if budget is None and len(lc_days):
+        merged = _merge_bins(pd.DataFrame({"all": 0, "bin": lc_off, "child_key": lc["child_key"].to_numpy(), "w": 1.0}),
+                             ["all"], k, LC_OFFSET_BINS)
+        lc_counts = np.zeros(len(LC_OFFSET_BINS) - 1)
+        lc_counts[merged["bin"].to_numpy(dtype=np.int64)] = merged["count"].to_numpy(float)
     n_lc, n_all = float(len(lc)), float(len(first))
     if budget is not None:
         # Each child has one first episode: it adds 1 to one of the two histograms (sensitivity 1 each,
@@ -674,7 +874,8 @@ def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
                                           what="left-censored share")
         n_all = n_lc + n_all
     parts = [pd.DataFrame({"kind": "first", "bin": np.arange(n_bins), "count": first_counts, "width": START_BIN_DAYS}),
-             pd.DataFrame({"kind": "lc_offset", "bin": np.arange(len(lc_counts)), "count": lc_counts, "width": 30})]
+             pd.DataFrame({"kind": "lc_offset", "bin": np.arange(len(lc_counts)), "count": lc_counts, "width": 30,
+                           "hi": lc_top})]
     if budget is None and "intensity" in kids:
         # Per intensity only in quarters, and only for classes of many children: a histogram of a few
         # children's start weeks would teach the generator when those children came.
@@ -697,12 +898,15 @@ def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
 
 
 def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
-             kids: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+             kids: pd.DataFrame, k: int = TAIL_CHILDREN) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Chance of another episode after an exit, by history, corrected for the window's end.
 
     p = (episodes followed by another) / sum over exited episodes of G(days left in the window),
     where G is the distribution of gaps: an episode that ended a week before the window closed
     had little chance to be seen followed.
+
+    When not private, gaps are top-coded at the k-th longest child's (per history when it has k
+    children, else over all histories; `hi` holds it) and kept in bins of at least k children.
     """
     e = eps.sort_values(["child_key", "episode_no"])
     nxt_start = e.groupby("child_key")["start_date"].shift(-1)
@@ -720,13 +924,29 @@ def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
     bins_edges = DAY_BINS if budget is None else DP_DAY_BINS
     n_bins = len(bins_edges) - 1
     gap_rows, rep_rows = [], []
+    seen = exited[exited["followed"]]
+    all_top = _pooled_bounds(seen["gap"].clip(lower=0).to_numpy(dtype=np.int64), seen["child_key"].to_numpy(), k)[1]
+
+    def coded(gaps: np.ndarray, owners: np.ndarray, weights: np.ndarray, fallback_top: int) -> tuple[np.ndarray, int]:
+        """A gap histogram top-coded at the k-th longest child's gap, in bins of k children."""
+        top = _pooled_bounds(gaps, owners, k)[1] if len(np.unique(owners)) >= k else fallback_top
+        frame = pd.DataFrame({"all": 0, "bin": _bin_of(np.minimum(gaps, top), bins_edges), "child_key": owners,
+                              "w": weights})
+        merged = _merge_bins(frame, ["all"], k, bins_edges)
+        out = np.zeros(n_bins)
+        out[merged["bin"].to_numpy(dtype=np.int64)] = merged["count"].to_numpy(float)
+        return out, int(top)
+
     for h in histories:
         sub = exited[exited["next_history"] == h]
         gaps = sub.loc[sub["followed"], "gap"].clip(lower=0).to_numpy(dtype=np.int64)
         weights = np.ones(len(gaps))
+        top = np.nan
         if budget is None:  # long gaps are seen less often before the window closes (as in _moves)
             weights = 1.0 / np.maximum(observed_chance(sub["left"].to_numpy(), gaps), 1.0 / MAX_WEIGHT)
-        counts = np.bincount(_bin_of(gaps, bins_edges), weights=weights, minlength=n_bins).astype(float)
+            counts, top = coded(gaps, sub.loc[sub["followed"], "child_key"].to_numpy(), weights, all_top)
+        else:
+            counts = np.bincount(_bin_of(gaps, bins_edges), weights=weights, minlength=n_bins).astype(float)
         followed = float(sub["followed"].sum())
         if budget is not None:
             share = 1 / (3 * len(histories))
@@ -750,11 +970,14 @@ def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
                     # it, the chance is the plain share followed and the gap must fit the window.
                     rep_rows.append({"history": f"{h}|{value}", "p": float(sub["followed"].to_numpy()[mine].mean()),
                                      "in_window": True})
-                    mine_gaps = sub.loc[sub["followed"].to_numpy() & mine, "gap"].clip(lower=0).to_numpy(dtype=np.int64)
-                    if len(mine_gaps) >= MIN_REPEAT_EPISODES:
+                    picked = sub["followed"].to_numpy() & mine
+                    mine_gaps = sub.loc[picked, "gap"].clip(lower=0).to_numpy(dtype=np.int64)
+                    owners = sub.loc[picked, "child_key"].to_numpy()
+                    if len(mine_gaps) >= MIN_REPEAT_EPISODES and len(np.unique(owners)) >= k:
+                        mine_counts, mine_top = coded(mine_gaps, owners, np.ones(len(mine_gaps)), top)
                         gap_rows.append(pd.DataFrame({"history": f"{h}|{value}", "bin": np.arange(n_bins),
-                                                      "count": _hist(_bin_of(mine_gaps, bins_edges), n_bins)}))
-        gap_rows.append(pd.DataFrame({"history": h, "bin": np.arange(n_bins), "count": counts}))
+                                                      "count": mine_counts, "hi": float(mine_top)}))
+        gap_rows.append(pd.DataFrame({"history": h, "bin": np.arange(n_bins), "count": counts, "hi": float(top)}))
     gaps = pd.concat(gap_rows, ignore_index=True) if gap_rows else pd.DataFrame(columns=["history", "bin", "count"])
     return pd.DataFrame(rep_rows, columns=["history", "p", "in_window"]), gaps.assign(
         edges="dp" if budget is not None else "fine")

@@ -114,8 +114,8 @@ def upload(env: Env, path: Path, as_user: str = "owner", name: str = "Test counc
                                content_type="multipart/form-data")
 
 
-def published_release(env: Env, council_file: Path) -> dict:
-    """Upload, train, request, two approvals, publish: the ids along the way."""
+def published_release(env: Env, council_file: Path, children: int = 900) -> dict:
+    """Upload, train, request (`children` synthetic children), two approvals, publish: the ids along the way."""
     r = upload(env, council_file)
     assert r.status_code == 202, r.get_json()
     ds = r.get_json()["dataset"]["id"]
@@ -127,7 +127,8 @@ def published_release(env: Env, council_file: Path) -> dict:
     job = env.wait(r.get_json()["job"]["id"])
     assert job["status"] == "succeeded", job
     r = env.client.post("/api/v1/releases", headers=env.h("owner"), json={
-        "model_id": model, "children": 900, "profile": "default", "purpose": "tests", "recipients": "the test suite"})
+        "model_id": model, "children": children, "profile": "default", "purpose": "tests",
+        "recipients": "the test suite"})
     assert r.status_code == 202, r.get_json()
     rel = r.get_json()["release"]["id"]
     job = env.wait(r.get_json()["job"]["id"])

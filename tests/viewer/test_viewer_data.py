@@ -5,7 +5,7 @@ import pandas as pd
 
 from viewer import figures
 from viewer.callbacks import dot_columns
-from viewer.data import MIN_STEP_DAYS, colours_for, load_release, route_shares, view_tables
+from viewer.data import MIN_STEP_DAYS, colours_for, load_release, route_shares, view_tables, window_bounds
 
 
 def test_release_loads_dots_and_moves_in_order(bundle):
@@ -19,6 +19,20 @@ def test_release_loads_dots_and_moves_in_order(bundle):
     dot_cols, seg_cols = dot_columns(rel)
     assert dot_cols["seg_hi"][-1] == len(seg) and (dot_cols["seg_lo"] <= dot_cols["seg_hi"]).all()
     assert seg_cols["t0"].dtype == np.float32
+
+
+def test_the_window_is_read_in_months_as_bundles_publish_it(bundle):
+    dates = pd.Series(pd.to_datetime(["2021-04-09", "2025-03-17"]))
+    assert window_bounds({"start": "2021-04", "end": "2025-03"}, dates) == (pd.Timestamp("2021-04-01"),
+                                                                          pd.Timestamp("2025-03-31"))
+    assert window_bounds({"start": "2021-04-02", "end": "2025-03-30"}, dates) == (pd.Timestamp("2021-04-02"),
+                                                                                pd.Timestamp("2025-03-30"))
+    assert window_bounds(None, dates) == (dates.min(), dates.max())
+    w = bundle.map["window"]
+    assert len(w["start"]) == len(w["end"]) == 7  # no real day in a bundle
+    rel = load_release(bundle, max_dots=50)
+    assert rel.window_start == pd.Timestamp(w["start"] + "-01")
+    assert rel.segments["t0"].max() <= rel.window_days
 
 
 def test_large_releases_are_sampled_for_dots_but_totals_come_from_the_map(bundle):
