@@ -174,6 +174,74 @@ def run_train(store: Store, model_id: str, progress: Progress) -> None:
 
 
 def run_build_release(store: Store, release_id: str, progress: Progress) -> None:
+    with store.read() as s:
+        kind = store.get(s, Release, release_id).kind or "synthetic"
+    (run_build_aggregate if kind == "aggregate" else run_build_synthetic)(store, release_id, progress)
+
+
+def earlier_maps(store: Store, dataset_id: str, release_id: str) -> list[dict]:
+    """The map.json of every earlier published aggregate release of the dataset, withdrawn ones included
+    (what was served once has been seen), read from their stored bundles."""
+    with store.read() as s:
+        ids = [x.id for x in store.published_releases_of_dataset(s, dataset_id, "aggregate", exclude=release_id)]
+    maps = [store.release_map(i) for i in ids]
+    missing = [i for i, mp in zip(ids, maps) if mp is None]
+    if missing:
+        raise JobFailed(f"the bundle of published release {missing[0]} is missing, so this release cannot be "
+                        "checked against it; restore the data directory.")
+    return maps
+
+
+def _finish_release(store: Store, release_id: str, version: int, verdict: str, bundle_path: Path | None) -> None:
+    bundle_sha, bundle_bytes = None, None
+    if bundle_path is not None:
+        from synth.readers import file_sha256
+
+        final = store.bundle_path(release_id)
+        bundle_sha, bundle_bytes = file_sha256(final), final.stat().st_size  # hashed in chunks, not loaded
+    with store.write() as s:
+        r = store.get(s, Release, release_id, lock=True)
+        if r.version != version or r.state != "checking":
+            return  # the request changed while this ran: a newer build job decides
+        r.verdict, r.bundle_sha256, r.bundle_bytes = verdict, bundle_sha, bundle_bytes
+        action = "gate_failed" if verdict == "fail" else "gate_passed"
+        workflow.transition(store, s, r, action, None, {"verdict": verdict})
+
+
+def run_build_aggregate(store: Store, release_id: str, progress: Progress) -> None:
+    """An aggregate release: the dataset's real counts under the profile's disclosure control (no sampling,
+    no records), checked against every earlier published release of the same dataset."""
+    from synth.bundle import write_bundle
+    from synth.dataset import read_dataset
+    from synth.disclosure import run_aggregate_gate
+
+    with store.read() as s:
+        r = store.get(s, Release, release_id)
+        m = store.get(s, TrainedModel, r.model_id)
+        profile, version, dataset_id = r.profile, r.version, m.dataset_id
+    progress(10, "reading the earlier published releases of the dataset")
+    earlier = earlier_maps(store, dataset_id, release_id)
+    progress(25, "counting the real children under disclosure control")
+    real = read_dataset(store.dataset_dir(dataset_id))
+    result = run_aggregate_gate(real, profile, earlier, release={"release_id": release_id, "version": version})
+    work = store.tmp_path("release")
+    work.mkdir(parents=True)
+    wrote = None
+    try:
+        (work / "disclosure_report.html").write_text(result.report.to_html())
+        (work / "disclosure_report.json").write_text(result.report.to_json())
+        if result.verdict != "fail":
+            progress(85, "writing the release bundle")
+            wrote = write_bundle(work / "bundle.zip", None, result.map_json, result.report, release_id,
+                                 real.lineage_hash, kind="aggregate")
+        store.place(work, store.release_dir(release_id))
+    except BaseException:
+        store.remove(work)
+        raise
+    _finish_release(store, release_id, version, result.verdict, wrote)
+
+
+def run_build_synthetic(store: Store, release_id: str, progress: Progress) -> None:
     from synth.bundle import write_bundle
     from synth.dataset import read_dataset
     from synth.disclosure import run_gate
@@ -190,6 +258,7 @@ def run_build_release(store: Store, release_id: str, progress: Progress) -> None
     tables = model.sample(n, seed=version)
     work = store.tmp_path("release")
     work.mkdir(parents=True)
+    wrote = None
     try:
         write_synthetic(work / "synthetic", tables, model, version)
         synth = read_dataset(work / "synthetic")
@@ -198,25 +267,15 @@ def run_build_release(store: Store, release_id: str, progress: Progress) -> None
         result = run_gate(real, synth, profile, release={"release_id": release_id, "version": version})
         (work / "disclosure_report.html").write_text(result.report.to_html())
         (work / "disclosure_report.json").write_text(result.report.to_json())
-        bundle_sha, bundle_bytes = None, None
         if result.verdict != "fail":
             progress(85, "writing the release bundle")
-            path = write_bundle(work / "bundle.zip", synth, result.map_json, result.report, release_id,
-                                real.lineage_hash)
-            from synth.readers import file_sha256
-
-            bundle_sha, bundle_bytes = file_sha256(path), Path(path).stat().st_size  # hashed in chunks, not loaded
+            wrote = write_bundle(work / "bundle.zip", synth, result.map_json, result.report, release_id,
+                                 real.lineage_hash)
         store.place(work, store.release_dir(release_id))
     except BaseException:
         store.remove(work)
         raise
-    with store.write() as s:
-        r = store.get(s, Release, release_id, lock=True)
-        if r.version != version or r.state != "checking":
-            return  # the request changed while this ran: a newer build job decides
-        r.verdict, r.bundle_sha256, r.bundle_bytes = result.verdict, bundle_sha, bundle_bytes
-        action = "gate_failed" if result.verdict == "fail" else "gate_passed"
-        workflow.transition(store, s, r, action, None, {"verdict": result.verdict})
+    _finish_release(store, release_id, version, result.verdict, wrote)
 
 
 # ----------------------------------------------------------------------------------------------

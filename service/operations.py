@@ -169,31 +169,45 @@ def get_model(store: Store, s, user: User, model_id: str) -> TrainedModel:
 
 
 # -- releases ---------------------------------------------------------------------------------
-def _check_release_fields(children, profile) -> None:
+RELEASE_KINDS = ("synthetic", "aggregate")
+
+
+def _check_release_fields(children, profile, kind: str = "synthetic") -> None:
     from synth.disclosure import PROFILES
 
-    if not isinstance(children, int) or not 1 <= children <= MAX_CHILDREN:
+    if kind not in RELEASE_KINDS:
+        raise WorkflowError(f"unknown kind of release '{kind}'; choose synthetic (records) or aggregate (real counts "
+                            "under disclosure control).", 422)
+    if kind == "aggregate":
+        if children not in (None, 0):
+            raise WorkflowError("an aggregate release holds no synthetic children: leave children out.", 422)
+    elif not isinstance(children, int) or not 1 <= children <= MAX_CHILDREN:
         raise WorkflowError(f"children must be a whole number from 1 to {MAX_CHILDREN:,}.", 422)
     if profile not in PROFILES:
         raise WorkflowError(f"unknown disclosure profile '{profile}'; choose one of: {', '.join(PROFILES)}.", 422)
 
 
-def request_release(store: Store, runner, user: User, model_id: str, children: int, profile: str, purpose: str,
-                    recipients: str) -> tuple[Release, Job]:
+def request_release(store: Store, runner, user: User, model_id: str, children: int | None, profile: str, purpose: str,
+                    recipients: str, kind: str = "synthetic") -> tuple[Release, Job]:
+    """Request a release from a model: `kind` "synthetic" (`children` synthetic children sampled from it) or
+    "aggregate" (the real counts of the model's dataset under `profile`'s disclosure control; no children)."""
     require(user, "release:create")
-    _check_release_fields(children, profile)
+    kind = kind or "synthetic"
+    _check_release_fields(children, profile, kind)
+    if kind == "aggregate":
+        children = 0
     if not (purpose or "").strip() or not (recipients or "").strip():
         raise WorkflowError("say what the release is for (purpose) and who will receive it (recipients).", 422)
     with store.write() as s:
         m = get_model(store, s, user, model_id)
         if m.status != "ready":
             raise WorkflowError(f"the model is '{m.status}'; request a release from a trained model.", 409)
-        r = Release(id=new_id(), model_id=m.id, requester_id=user.id, children=children, profile=profile,
+        r = Release(id=new_id(), model_id=m.id, requester_id=user.id, kind=kind, children=children, profile=profile,
                     purpose=purpose.strip(), recipients=recipients.strip(), state="draft")
         s.add(r)
         s.flush()
         audit.record(store, s, user, "release.requested", "release", r.id,
-                     {"model": m.id, "children": children, "profile": profile})
+                     {"model": m.id, "kind": kind, "children": children, "profile": profile})
         workflow.transition(store, s, r, "submit", user)
         job = _new_job(store, s, runner, "build_release", "release", r.id, user)
     runner.submit(job.id)
@@ -236,7 +250,10 @@ def amend_release(store: Store, runner, user: User, release_id: str, changes: di
     if "children" in changes and changes["children"] is not None or "profile" in changes and changes["profile"]:
         with store.read() as s:
             r = get_release(store, s, user, release_id)
-        _check_release_fields(changes.get("children") or r.children, changes.get("profile") or r.profile)
+        if r.kind == "aggregate":
+            _check_release_fields(changes.get("children"), changes.get("profile") or r.profile, r.kind)
+        else:
+            _check_release_fields(changes.get("children") or r.children, changes.get("profile") or r.profile)
     with store.write() as s:
         r = get_release(store, s, user, release_id)
         workflow.amend(store, s, r, user, changes)
@@ -245,10 +262,27 @@ def amend_release(store: Store, runner, user: User, release_id: str, changes: di
     return r, job
 
 
+def _differencing_since_checked(store: Store, s, r: Release) -> None:
+    """An aggregate release was checked against the releases of its dataset published before its build;
+    one published since (approved in parallel) is set against it now, before it is served."""
+    from synth.disclosure.differencing import compare
+
+    m = store.get(s, TrainedModel, r.model_id)
+    earlier = [store.release_map(x.id) for x in store.published_releases_of_dataset(s, m.dataset_id, "aggregate",
+                                                                                    exclude=r.id)]
+    mine = store.release_map(r.id)
+    if mine is None or any(x is None for x in earlier) or not compare(mine, [x for x in earlier if x]).ok:
+        raise WorkflowError("another aggregate release of the same dataset has been published since this one was "
+                            "checked, and the two together would reveal withheld counts (or a bundle is missing); "
+                            "withdraw it and request it again, so that it is checked against them.", 409)
+
+
 def publish_release(store: Store, user: User, release_id: str) -> Release:
     require(user, "release:publish")
     with store.write() as s:
         r = get_release(store, s, user, release_id)
+        if r.kind == "aggregate" and r.state == "approved":
+            _differencing_since_checked(store, s, r)
         workflow.transition(store, s, r, "publish", user)
         from service.orm import now
 

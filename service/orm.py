@@ -79,6 +79,9 @@ class Release(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # synthetic: records sampled from the model, and a map computed from them; aggregate: the model's
+    # dataset's real counts under the profile's disclosure control, no records (children is 0).
+    kind: Mapped[str] = mapped_column(String(20), default="synthetic", server_default="synthetic")
     children: Mapped[int] = mapped_column(Integer)
     profile: Mapped[str] = mapped_column(String(20))
     purpose: Mapped[str] = mapped_column(Text)

@@ -241,6 +241,30 @@ class Store:
             q = q.where(Release.state.in_(states))
         return list(s.scalars(q))
 
+    def published_releases_of_dataset(self, s: Session, dataset_id: str, kind: str | None = None,
+                                      exclude: str | None = None) -> list[Release]:
+        """Every release of a dataset (through its models) that was ever published, withdrawn ones too:
+        what was once served has been seen. Oldest first."""
+        q = (select(Release).join(TrainedModel, Release.model_id == TrainedModel.id)
+             .where(TrainedModel.dataset_id == dataset_id, Release.published_at.is_not(None))
+             .order_by(Release.published_at))
+        if kind is not None:
+            q = q.where(Release.kind == kind)
+        if exclude is not None:
+            q = q.where(Release.id != exclude)
+        return list(s.scalars(q))
+
+    def release_map(self, release_id: str) -> dict | None:
+        """The map.json of a release's stored bundle (None when it has none)."""
+        import json
+        import zipfile
+
+        path = self.bundle_path(release_id)
+        if not path.exists():
+            return None
+        with zipfile.ZipFile(path) as zf:
+            return json.loads(zf.read("map.json"))
+
     def reviews(self, s: Session, release_id: str) -> list[Review]:
         return list(s.scalars(select(Review).where(Review.release_id == release_id).order_by(Review.id)))
 

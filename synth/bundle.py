@@ -1,6 +1,13 @@
 """The release bundle: the public contract between the service and everyone outside it.
 
-A zip holding a Frictionless data package:
+Two kinds (`datapackage.json` `frontdoor.kind`; a bundle without the field is synthetic):
+- **synthetic**: the synthetic records and a map computed from them only (`map.json` `source`
+  "synthetic": published without suppression or rounding, since anyone can compute it from the CSVs);
+- **aggregate**: no records at all (no CSV, no table resource: `map.json` is the one data resource):
+  the real dataset's counts under the profile's disclosure control (`source` "real"), the report and
+  the data card. `Bundle.table` refuses on such a bundle.
+
+A synthetic bundle is a zip holding a Frictionless data package:
 - `datapackage.json`: the three tables as resources with their schemas, and a `frontdoor` section
   (release id, the dataset's lineage hash, generator and parameters, privacy budget if any, the
   disclosure threshold set, who created and approved it, and the sha256 of every file);
@@ -12,9 +19,9 @@ A zip holding a Frictionless data package:
   the council's reviewers);
 - `README.md`: the data card.
 
-Nothing in a bundle is a real figure that has not been through disclosure control: the tables and
-the map are synthetic (the map's counts also suppressed and rounded), and the model's window is
-published as months (`public_window`). `tests/integration/test_no_real_figures.py` scans every file.
+Nothing in a bundle is a real figure that has not been through disclosure control: in a synthetic
+bundle the tables and the map are synthetic; in an aggregate one the map's real counts are
+suppressed and rounded under the profile; the window of the real records is published as months (`public_window`). `tests/integration/test_no_real_figures.py` scans every file.
 
 CSV text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
 return) are prefixed with an apostrophe. `read_bundle` verifies every checksum before anything is
@@ -38,6 +45,9 @@ BUNDLE_FORMAT, BUNDLE_VERSION = "frontdoor-release", 1
 TABLE_FILES = ("children.csv", "episodes.csv", "events.csv")
 OTHER_FILES = ("map.json", "disclosure_report.json", "disclosure_report.html", "README.md")
 ALL_FILES = (*TABLE_FILES, *OTHER_FILES)
+SYNTHETIC, AGGREGATE = "synthetic", "aggregate"
+KINDS = (SYNTHETIC, AGGREGATE)
+FILES_OF = {SYNTHETIC: ALL_FILES, AGGREGATE: OTHER_FILES}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 SCHEMAS = {
@@ -130,7 +140,8 @@ def data_card(manifest: dict, report: dict) -> str:
 
 **Synthetic data.** Every child in this release is made up by a generator trained on a council's records of
 children's social care front-door journeys (Ofsted Annex A lists). No row is a real child; child keys start
-with `syn`. The numbers in `map.json` are computed from these synthetic children and disclosure-controlled.
+with `syn`. The numbers in `map.json` are computed from these synthetic children only, so they are published
+without suppression or rounding: anyone can compute them from the tables.
 
 ## What it is
 - {counts['children']:,} synthetic children, {counts['episodes']:,} journeys, {counts['events']:,} events,
@@ -157,6 +168,71 @@ Public report (results and thresholds, no real figures): `disclosure_report.html
 """
 
 
+def aggregate_data_card(manifest: dict, report: dict) -> str:
+    """The README of an aggregate bundle: real counts under disclosure control, no records."""
+    f = manifest["frontdoor"]
+    checks = "\n".join(f"- {c['status'].upper()}: {c['title']} - {c['explanation']}" for c in report["checks"])
+    w = f.get("window") or {}
+    window_text = (f"in the months {w['start']} to {w['end']}" if w.get("start") and w.get("end") else
+                   "over the period the council's records cover")
+    ts = report["threshold_set"]["thresholds"]
+    return f"""# Frontdoor release {f['release_id']}
+
+**Aggregate counts from real data.** This release holds counts of a council's real children on their journeys
+through the children's social care front door (Ofsted Annex A lists), {window_text}, under disclosure control.
+It holds **no records**: no child, journey or event, real or synthetic, is in it.
+
+## What it is
+- `map.json`: children per stage and per move between stages, durations of the moves, and the most common
+  journeys, for all children and for each value of every classification (sex, age band, repeat, year, ...).
+- Every count went through the disclosure rules `{f['threshold_set']['name']}` version
+  {f['threshold_set']['version']}: counts below {ts['min_cell']} withheld, counts rounded to the nearest
+  {ts['round_counts']} and totals to the nearest {ts['round_totals']} (1: not rounded), secondary suppression so that
+  no withheld count can be worked out from a total, medians only over {ts['min_children_for_median']} or more
+  children. A withheld count is `null` with `suppressed` true.
+- It was checked against every earlier published release of the same data: no withheld count can be recovered
+  by subtracting one release from another.
+
+## What it is not
+- Not records: there are no tables to download, and nothing in it identifies a child.
+- Not exact: rounded counts do not add up exactly, and withheld counts are missing on purpose.
+- Not official statistics, and not everything Annex A holds: workers, free text, dates of birth and real
+  identifiers were never used.
+
+## How it was checked
+Disclosure threshold set `{f['threshold_set']['name']}` version {f['threshold_set']['version']}.
+Verdict: **{report['verdict'].upper()}**.
+{checks}
+
+Requested by a {f.get('created_by_role') or 'data owner'}; approved by: {', '.join(f.get('approved_by_roles') or []) or 'not yet approved'}.
+Public report (results and thresholds): `disclosure_report.html`. Checksums of every file: `datapackage.json`.
+"""
+
+
+def build_aggregate_manifest(release_id: str, real_lineage: str, report: dict, window: dict | None,
+                             created_by_role: str | None, approved_by_roles: list[str] | None) -> dict:
+    return {
+        "profile": "data-package",
+        "name": f"frontdoor-release-{release_id}".lower(),
+        "title": f"Frontdoor aggregate release {release_id}",
+        "description": "Counts of a council's real children on their journeys through the children's social care "
+                       "front door, under disclosure control (threshold, rounding, secondary suppression). "
+                       "Aggregate counts only: no records.",
+        "licenses": [{"name": "other-closed", "title": "Terms set by the releasing council"}],
+        "resources": [{"name": "map", "path": "map.json", "profile": "data-resource", "format": "json",
+                       "mediatype": "application/json", "encoding": "utf-8",
+                       "description": "The journey map: real counts under disclosure control (frontdoor-map)."}],
+        "frontdoor": {
+            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "kind": AGGREGATE,
+            "synthetic": False, "dataset_lineage_hash": real_lineage, "window": public_window(window),
+            "threshold_set": {"name": report["threshold_set"]["name"], "version": report["threshold_set"]["version"]},
+            "verdict": report["verdict"], "created_at": report["created_at"], "created_by_role": created_by_role,
+            "approved_by_roles": approved_by_roles or [],
+            "files": {},
+        },
+    }
+
+
 def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, report: dict, counts: dict,
                    created_by_role: str | None, approved_by_roles: list[str] | None) -> dict:
     model = synth_manifest.get("model") or {}
@@ -174,7 +250,8 @@ def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, rep
             for name in TABLE_FILES
         ],
         "frontdoor": {
-            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "synthetic": True,
+            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "kind": SYNTHETIC,
+            "synthetic": True,
             "dataset_lineage_hash": real_lineage, "synthetic_lineage_hash": synth_manifest.get("lineage_hash"),
             "generator": model.get("generator"), "parameters": model.get("spec"), "privacy": model.get("privacy"),
             "model_id": model.get("model_id"), "window": public_window(model.get("window")),
@@ -188,24 +265,44 @@ def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, rep
 
 
 def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real_lineage: str,
-                 created_by_role: str | None = "data owner", approved_by_roles: list[str] | None = None) -> Path:
+                 created_by_role: str | None = "data owner", approved_by_roles: list[str] | None = None,
+                 kind: str | None = None) -> Path:
     """Write the release zip atomically (a temporary name, then rename). The bundle carries the public
-    version of the report (`report.public_dict()`); keep the full one (`report.to_json()`) for reviewers."""
+    version of the report (`report.public_dict()`); keep the full one (`report.to_json()`) for reviewers.
+
+    `kind` "synthetic" (`synth`: the synthetic dataset) or "aggregate" (`synth` None: no records; the map
+    holds real counts under disclosure control). Default: from `map_json["kind"]`, else synthetic."""
     out = Path(out)
+    kind = kind or map_json.get("kind") or SYNTHETIC
+    if kind not in KINDS:
+        raise BundleError(f"unknown kind of release '{kind}'; choose synthetic or aggregate.")
+    expected_source = "real" if kind == AGGREGATE else "synthetic"
+    if map_json.get("source", "synthetic") != expected_source:
+        raise BundleError(f"a {kind} release publishes a map of {expected_source} counts; this map's source is "
+                          f"'{map_json.get('source')}'.")
+    if kind == AGGREGATE and synth is not None:
+        raise BundleError("an aggregate release carries no records: pass no synthetic dataset (None).")
+    if kind == SYNTHETIC and synth is None:
+        raise BundleError("a synthetic release needs its synthetic dataset.")
     report_dict = report.public_dict()
-    map_json = {**map_json, "window": public_window(map_json.get("window"))}
-    counts = {"children": len(synth.children), "episodes": len(synth.episodes), "events": len(synth.events)}
-    manifest = build_manifest(release_id, synth.manifest, real_lineage, report_dict, counts, created_by_role,
-                              approved_by_roles)
-    files = {
-        "children.csv": safe_csv(synth.children),
-        "episodes.csv": safe_csv(synth.episodes),
-        "events.csv": safe_csv(synth.events),
+    map_json = {**map_json, "kind": kind, "window": public_window(map_json.get("window"))}
+    files = {}
+    if kind == SYNTHETIC:
+        counts = {"children": len(synth.children), "episodes": len(synth.episodes), "events": len(synth.events)}
+        manifest = build_manifest(release_id, synth.manifest, real_lineage, report_dict, counts, created_by_role,
+                                  approved_by_roles)
+        files = {"children.csv": safe_csv(synth.children), "episodes.csv": safe_csv(synth.episodes),
+                 "events.csv": safe_csv(synth.events)}
+    else:
+        manifest = build_aggregate_manifest(release_id, real_lineage, report_dict, map_json.get("window"),
+                                            created_by_role, approved_by_roles)
+    files |= {
         "map.json": json.dumps(map_json, indent=1).encode(),
         "disclosure_report.json": report.public_json().encode(),
         "disclosure_report.html": report.public_html().encode(),
     }
-    files["README.md"] = data_card(manifest, report_dict).encode()
+    card = aggregate_data_card if kind == AGGREGATE else data_card
+    files["README.md"] = card(manifest, report_dict).encode()
     manifest["frontdoor"]["files"] = {name: sha256(data) for name, data in files.items()}
     for res in manifest["resources"]:
         res["hash"] = f"sha256:{manifest['frontdoor']['files'][res['path']]}"
@@ -215,7 +312,7 @@ def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("datapackage.json", json.dumps(manifest, indent=2))
-            for name in ALL_FILES:
+            for name in FILES_OF[kind]:
                 zf.writestr(name, files[name])
         os.replace(tmp, out)
     except BaseException:
@@ -237,6 +334,11 @@ class Bundle:
         return self.manifest["frontdoor"]["release_id"]
 
     @property
+    def kind(self) -> str:
+        """"synthetic" (records, and a map computed from them) or "aggregate" (real counts, no records)."""
+        return self.manifest["frontdoor"].get("kind") or SYNTHETIC
+
+    @property
     def map(self) -> dict:
         return json.loads(self.files["map.json"])
 
@@ -247,6 +349,9 @@ class Bundle:
     def table(self, name: str):
         import pandas as pd
 
+        if self.kind == AGGREGATE:
+            raise BundleError(f"release {self.release_id} is an aggregate release (real counts under disclosure "
+                              f"control): it has no records, so no table '{name}'; read its map (map.json).")
         if name not in ("children", "episodes", "events"):
             raise BundleError(f"no table '{name}' in a release bundle; use children, episodes or events.")
         fields = {f["name"]: f["type"] for f in
@@ -277,11 +382,18 @@ def read_bundle(path: Path) -> Bundle:
                 raise BundleError(f"{path}: not a Frontdoor release bundle.")
             if f.get("version") != BUNDLE_VERSION:
                 raise BundleError(f"{path}: a release bundle version this viewer cannot read ({f.get('version')}).")
-            missing = [n for n in ALL_FILES if n not in names]
+            kind = f.get("kind") or SYNTHETIC
+            if kind not in KINDS:
+                raise BundleError(f"{path}: a kind of release this viewer cannot read ('{kind}').")
+            expected = FILES_OF[kind]
+            missing = [n for n in expected if n not in names]
             if missing:
                 raise BundleError(f"{path}: the bundle is incomplete; missing {', '.join(missing)}.")
+            if kind == AGGREGATE and names & set(TABLE_FILES):
+                raise BundleError(f"{path}: an aggregate release must carry no records, but this one has "
+                                  f"{', '.join(sorted(names & set(TABLE_FILES)))}.")
             files = {}
-            for name in ALL_FILES:
+            for name in expected:
                 data = zf.read(name)
                 if sha256(data) != f.get("files", {}).get(name):
                     raise BundleError(f"{path}: {name} does not match its checksum: the bundle has been changed or "

@@ -12,9 +12,11 @@ and re-referrals), with every ratio a/b of two of those counts and the rates `sy
 (b) any integer that equals an exact real size (only sizes of 100 or more: small numbers coincide),
 except values the release legitimately publishes about its synthetic sample (`allowed`).
 
-Exempt, because they are synthetic and already disclosure-controlled by the gate's aggregate
-checks: map.json's counts (`children`, `moves`: rounded to 5, totals to 10) and its durations
-(`*_days`); the CSV tables' day columns and keys (synthetic days and identifiers).
+Exempt: map.json's counts (`children`, `moves`) and its durations (`*_days`), because in a synthetic
+release they are computed from the synthetic records (which the bundle publishes anyway), and in an
+aggregate release they are the real counts under disclosure control (withheld below the threshold,
+rounded, secondary suppression: checked by the gate's aggregate checks); the CSV tables' day columns
+and keys (synthetic days and identifiers).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from viewer import figures
 from viewer.data import ALL, Release, colours_for, route_shares, view_tables
@@ -81,21 +82,21 @@ class Session:
         nodes, edges = view_tables(rel.map, view)
         self.w["nodes_b"].data = figures.node_data(nodes)
         self.w["edges_b"].data = figures.edge_data(edges, self.width_scale())
-        label = rel.title if rel is not self.release else self._view_label(view)
+        label = f"{rel.title}: all children" if rel is not self.release else self._view_label(view)
         self.w["map_b"].title.text = f"{label} ({figures.fmt_count(rel.views[view]['children'])} children)"
         diff = route_shares(self.release, rel, self.view, view)
         self.w["diff"].data = {
             "route": [f"{a} → {b}" for a, b in zip(diff["source"], diff["target"])],
-            "share_a": [figures.fmt_share(v) if not s else figures.SUPPRESSED
-                        for v, s in zip(diff["share_a"], diff["suppressed_a"].fillna(True))],
-            "share_b": [figures.fmt_share(v) if not s else figures.SUPPRESSED
-                        for v, s in zip(diff["share_b"], diff["suppressed_b"].fillna(True))],
-            "difference": ["-" if d is None else f"{d:+.0%}" for d in diff["difference"]],
+            "share_a": _shares(diff["share_a"], diff["suppressed_a"]),
+            "share_b": _shares(diff["share_b"], diff["suppressed_b"]),
+            "difference": ["-" if d is None or pd.isna(d) else f"{d:+.0%}" for d in diff["difference"]],
         }
         self.w["compare_panel"].visible = True
 
     # -- dots ----------------------------------------------------------------------------------
     def recolour(self) -> None:
+        if "dots" not in self.w:  # an aggregate release: no children to colour
+            return
         dots = self.release.dots
         name = self.classification
         order = self.release.classifications.get(name, {}).get("values")
@@ -105,6 +106,9 @@ class Session:
         self.w["legend"].text = figures.legend_html(label, legend)
 
     def refilter(self) -> None:
+        """Dots outside the chosen view are hidden; views no dot carries (the year) filter the map only."""
+        if "dots" not in self.w:  # an aggregate release: the filter chooses a map.json view, nothing more
+            return
         dots = self.release.dots
         if self.view == ALL:
             visible = np.ones(len(dots), dtype=np.int8)
@@ -138,6 +142,15 @@ class Session:
     def on_journey(self, attr, old, new) -> None:
         _, edges = view_tables(self.release.map, self.view)
         self.w["edges"].data = figures.edge_data(edges, self.width_scale(), self._highlight())
+
+
+def _shares(shares, suppressed) -> list[str]:
+    """A map's share of each route: withheld ones say so; a route the map does not have is "-"."""
+    out = []
+    for v, s in zip(shares, suppressed):
+        absent = s is None or pd.isna(s)
+        out.append(figures.fmt_share(None) if absent else figures.SUPPRESSED if s else figures.fmt_share(v))
+    return out
 
 
 def dot_columns(release: Release) -> tuple[dict, dict]:

@@ -5,6 +5,11 @@ Dots: each synthetic child is a dot. Through each journey it moves from the stag
 the next stage, taking as long as that step took (same-day steps get MIN_STEP_DAYS so they can be
 seen). After an exit it lingers briefly at the exit, then disappears until its next journey.
 Large releases are animated with a sample of dots; the map's numbers always come from map.json.
+
+Two kinds of release (datapackage.json `frontdoor.kind`; a bundle without one is synthetic):
+- synthetic: records of synthetic children, and a map computed from those records; the dots are them;
+- aggregate: real counts under disclosure control (withheld cells are null and say so), and no records:
+  the map, routes, key statistics and top journeys come from map.json, and there are no dots.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ MIN_STEP_DAYS = 2.0
 LINGER_DAYS = 30.0
 JITTER = 0.18
 ALL = "all"
+SYNTHETIC, AGGREGATE = "synthetic", "aggregate"
+KIND_NOTICES = {  # what the page says a release is, in so many words
+    SYNTHETIC: "Synthetic records: every figure is computed from the synthetic children in this release",
+    AGGREGATE: "Aggregate release: real counts under disclosure control; no children to animate",
+}
+KIND_SHORT = {SYNTHETIC: "synthetic records", AGGREGATE: "aggregate, real counts"}
+DOT_COLUMNS = ["child_key", "dot", "jx", "jy"]
+SEGMENT_COLUMNS = ["dot", "t0", "t1", "x0", "y0", "x1", "y1"]
 
 # Fixed layout: columns in process order; the front door lane on top, district teams below, exits right.
 STAGE_XY: dict[str, tuple[float, float]] = {
@@ -48,8 +61,18 @@ class Release:
     segments: pd.DataFrame  # one row per move of a dot: dot, t0, t1 (days since window start), x0, y0, x1, y1
     window_start: pd.Timestamp
     window_days: float
-    children_total: int
+    children_total: int | None  # synthetic children in the release; for an aggregate one, the map's total
     report: dict = field(default_factory=dict)
+    kind: str = SYNTHETIC
+
+    @property
+    def animated(self) -> bool:
+        """Whether there are dots to draw (an aggregate release has no children to animate)."""
+        return self.kind == SYNTHETIC and len(self.dots) > 0
+
+    @property
+    def notice(self) -> str:
+        return KIND_NOTICES[self.kind]
 
     @property
     def views(self) -> dict:
@@ -160,17 +183,43 @@ def window_bounds(window: dict | None, dates: pd.Series) -> tuple[pd.Timestamp, 
     return pd.Timestamp(start), pd.Timestamp(end)
 
 
+def release_kind(manifest: dict, map_json: dict) -> str:
+    """The kind of a release, from its datapackage.json (missing means synthetic); a map that says
+    otherwise means the bundle is not what it claims, and the viewer will not guess which is right."""
+    from synth.bundle import BundleError
+
+    kind = (manifest.get("frontdoor") or {}).get("kind") or SYNTHETIC
+    if kind not in KIND_NOTICES:
+        raise BundleError(f"release {manifest.get('frontdoor', {}).get('release_id')}: kind '{kind}' is not one "
+                          f"this viewer knows ({SYNTHETIC} or {AGGREGATE}); use a newer viewer.")
+    source = "real" if kind == AGGREGATE else "synthetic"
+    if map_json.get("kind", kind) != kind or map_json.get("source", source) != source:
+        raise BundleError(f"release {manifest['frontdoor'].get('release_id')}: datapackage.json says it is "
+                          f"{kind} but its map.json holds {map_json.get('source')} counts "
+                          f"({map_json.get('kind', 'no kind')}); download the bundle again.")
+    return kind
+
+
 def load_release(bundle, max_dots: int = MAX_DOTS) -> Release:
     """Everything the viewer needs from a verified bundle (synth.bundle.Bundle)."""
     m = bundle.map
+    kind = release_kind(bundle.manifest, m)
+    title = f"Release {bundle.release_id} ({KIND_SHORT[kind]})"
+    if kind == AGGREGATE:  # no records: nothing is read but map.json and the report
+        start, end = window_bounds(m.get("window"), pd.Series([], dtype="datetime64[ns]"))
+        days = float((end - start).days) if pd.notna(start) and pd.notna(end) else 0.0
+        total = m["views"].get(ALL, {}).get("children")
+        return Release(release_id=bundle.release_id, title=title, map=m, dots=pd.DataFrame(columns=DOT_COLUMNS),
+                       segments=pd.DataFrame(columns=SEGMENT_COLUMNS), window_start=start, window_days=days,
+                       children_total=total, report=bundle.report, kind=kind)
     children, episodes, events = bundle.table("children"), bundle.table("episodes"), bundle.table("events")
     start, end = window_bounds(m.get("window"), events["date"])
     classes = [c for c in m["classifications"] if c != "year"]
     dots, segments = dot_frames(children, episodes, events, start, classes, max_dots)
     f = bundle.manifest["frontdoor"]
-    return Release(release_id=bundle.release_id, title=f"Release {bundle.release_id}", map=m, dots=dots,
-                   segments=segments, window_start=start, window_days=float((end - start).days + LINGER_DAYS),
-                   children_total=int(f["counts"]["children"]), report=bundle.report)
+    return Release(release_id=bundle.release_id, title=title, map=m, dots=dots, segments=segments,
+                   window_start=start, window_days=float((end - start).days + LINGER_DAYS),
+                   children_total=int(f["counts"]["children"]), report=bundle.report, kind=kind)
 
 
 def route_shares(a: Release | dict, b: Release | dict, view_a: str = ALL, view_b: str = ALL) -> pd.DataFrame:

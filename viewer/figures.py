@@ -19,7 +19,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from viewer.data import LABEL_BELOW, LANES, SHORT_LABELS, STAGE_XY
+from viewer.data import AGGREGATE, LABEL_BELOW, LANES, SHORT_LABELS, STAGE_XY
 
 SUPPRESSED = "suppressed"
 MAP_WIDTH, MAP_HEIGHT = 900, 470
@@ -146,6 +146,25 @@ def stats_html(stage: str | None, nodes: pd.DataFrame, edges: pd.DataFrame) -> s
             f"<table><tr><th>Route out</th><th>Children</th><th>Share</th><th>Median days</th></tr>{rows}</table>"
             if rows else f"<h3>{html.escape(node['label'])}</h3><p>Children in: <strong>"
             f"{fmt_count(node['children'])}</strong></p><p>No routes out (an exit).</p>")
+
+
+def notice_html(release) -> str:
+    """What the release is, first thing on the page: its kind in one sentence, then what that means here."""
+    m = release.map
+    profile = m.get("profile") or {}
+    if release.kind == AGGREGATE:
+        detail = (f"The map, routes, key statistics and top journeys are the council's counts of real children "
+                  f"after disclosure control (threshold set {profile.get('name')} {profile.get('version')}); "
+                  f"withheld figures say \"{SUPPRESSED}\". {fmt_count(release.children_total)} children in all. "
+                  "The release holds no records, so no dots move on the map.")
+    else:
+        withheld = any(x.get("suppressed") for v in m["views"].values() for x in (*v["edges"], *v["nodes"]))
+        animated = len(release.dots)
+        sample = "" if animated >= (release.children_total or 0) else f", {animated:,} of them animated"
+        detail = (f"No dot is a real child. {release.children_total:,} synthetic children{sample}."
+                  + (f" Figures withheld under disclosure control say \"{SUPPRESSED}\"." if withheld else ""))
+    return (f"<p class='fd-notice fd-{release.kind}' role='note' id='fd-kind'><strong>{html.escape(release.notice)}"
+            f".</strong> {html.escape(detail)}</p>")
 
 
 def legend_html(title: str, legend: dict) -> str:

@@ -86,7 +86,8 @@ def load_all() -> None:
             release = load_release(read_bundle(path), max_dots=max_dots)
             from viewer.callbacks import dot_columns
 
-            dot_columns(release)  # shaped once here, not in every browser session
+            if release.animated:  # an aggregate release has no dots
+                dot_columns(release)  # shaped once here, not in every browser session
             RELEASES[release.release_id] = release
     except (ViewerError, BundleError) as exc:
         ERRORS.append(str(exc) if isinstance(exc, ViewerError) else exc.message)

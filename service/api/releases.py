@@ -64,9 +64,11 @@ class Releases(MethodView):
 
     @blp.arguments(ReleaseCreateSchema)
     def post(self, body: dict):
-        """Request a release from a trained model; it is built and checked as a job (202)."""
+        """Request a release from a trained model; it is built and checked as a job (202). `kind` synthetic
+        (default: `children` synthetic children) or aggregate (the dataset's real counts under disclosure
+        control, no records, checked against its earlier published releases; no `children`)."""
         r, job = operations.request_release(store(), runner(), user(), body["model_id"], body["children"],
-                                            body["profile"], body["purpose"], body["recipients"])
+                                            body["profile"], body["purpose"], body["recipients"], body["kind"])
         with store().read() as s:
             r = operations.get_release(store(), s, user(), r.id)
             return {"release": _dump(r), "job": JobSchema().dump(job)}, 202

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.operations import MAX_CHILDREN
 
 GENERATORS = ("journey", "sdv-par", "sdv-hma")
 PROFILES = ("default", "dfe", "opensafely", "acro")
+KINDS = ("synthetic", "aggregate")
+KIND_DESCRIPTION = ("synthetic: synthetic records sampled from the model and a map computed from them; aggregate: the "
+                    "model's dataset's real counts under the profile's disclosure control (threshold, rounding, "
+                    "secondary suppression), no records, checked against every earlier published release of the "
+                    "same dataset")
 
 
 class Strict(Schema):
@@ -63,10 +68,21 @@ class ModelSchema(Strict):
 
 class ReleaseCreateSchema(Strict):
     model_id = fields.String(required=True)
-    children = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_CHILDREN))
+    kind = fields.String(load_default="synthetic", validate=validate.OneOf(KINDS),
+                         metadata={"description": KIND_DESCRIPTION})
+    children = fields.Integer(load_default=None, allow_none=True, strict=True,
+                              validate=validate.Range(min=1, max=MAX_CHILDREN),
+                              metadata={"description": "synthetic children to sample (synthetic releases only)"})
     profile = fields.String(load_default="default", validate=validate.OneOf(PROFILES))
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     recipients = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+    @validates_schema
+    def _children_for_the_kind(self, data: dict, **kwargs) -> None:
+        if data.get("kind", "synthetic") == "synthetic" and data.get("children") is None:
+            raise ValidationError("a synthetic release needs the number of synthetic children.", "children")
+        if data.get("kind") == "aggregate" and data.get("children") is not None:
+            raise ValidationError("an aggregate release holds no synthetic children: leave children out.", "children")
 
 
 class ReleaseAmendSchema(Strict):
@@ -98,7 +114,8 @@ class ReleasePublicSchema(Strict):
 
     id = fields.String()
     state = fields.String()
-    children = fields.Integer()
+    kind = fields.String(metadata={"description": KIND_DESCRIPTION})
+    children = fields.Integer(metadata={"description": "synthetic children (0 in an aggregate release)"})
     profile = fields.String()
     verdict = fields.String(allow_none=True)
     bundle_sha256 = fields.String(allow_none=True)

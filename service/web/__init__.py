@@ -268,14 +268,15 @@ def model_page(model_id: str):
 @signed_in
 def request_release(model_id: str):
     store = _store()
-    form = {k: request.form.get(k, "") for k in ("children", "profile", "purpose", "recipients")}
+    form = {k: request.form.get(k, "") for k in ("kind", "children", "profile", "purpose", "recipients")}
+    kind = form["kind"] or "synthetic"
     try:
-        children = int(form["children"]) if form["children"].strip() else 0
+        children = int(form["children"]) if form["children"].strip() else (None if kind == "aggregate" else 0)
     except ValueError:
         children = -1
     try:
         _, job = operations.request_release(store, _runner(), g.web_user, model_id, children,
-                                            form["profile"] or "default", form["purpose"], form["recipients"])
+                                            form["profile"] or "default", form["purpose"], form["recipients"], kind)
     except WorkflowError as exc:
         with store.read() as s:
             m = store.get(s, TrainedModel, model_id)
@@ -289,7 +290,7 @@ def releases():
     store = _store()
     with store.read() as s:
         rows = operations.list_releases(store, s, g.web_user)
-    return render_page("releases.html", "Releases", releases=rows)
+    return render_page("releases.html", "Releases", releases=rows, kind_labels=KIND_LABELS)
 
 
 @bp.route("/reviews")
@@ -298,7 +299,16 @@ def review_queue():
     store = _store()
     with store.read() as s:
         rows = operations.list_releases(store, s, g.web_user, "awaiting_review")
-    return render_page("releases.html", "Awaiting review", releases=rows, queue=True)
+    return render_page("releases.html", "Awaiting review", releases=rows, queue=True, kind_labels=KIND_LABELS)
+
+
+KIND_LABELS = {"synthetic": "Synthetic records", "aggregate": "Aggregate counts from real data"}
+KIND_TEXTS = {
+    "synthetic": "children and journeys made up by a generator trained on the council's records, and a map computed "
+                 "from those synthetic children only. No row is a real child.",
+    "aggregate": "counts of the council's real children under the disclosure rules (threshold, rounding, secondary "
+                 "suppression), with no records, checked against every earlier published release of the same data.",
+}
 
 
 def _release_context(store, s, r: Release) -> dict:
@@ -312,8 +322,10 @@ def _release_context(store, s, r: Release) -> dict:
         import json
 
         report = json.loads(path.read_text())
+    kind = r.kind or "synthetic"
     return {
         "r": r, "history": events, "model": model, "report": report,
+        "kind_label": KIND_LABELS.get(kind, kind), "kind_text": KIND_TEXTS.get(kind, ""),
         "approvals": len(approvals(r)), "required": int(current_app.config["FRONTDOOR"]["REQUIRED_APPROVALS"]),
         "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
         and not reviewed,

@@ -13,9 +13,16 @@ in order:
    children contribute 90% or more of the summed days (dominance), and under ACRO the p-ratio.
 
 `control_cells` is the generic mechanism (property-tested); `build_map` applies it to journeys.
+
+Two kinds of map (issue 11): a synthetic release's map is computed from its own published synthetic
+records and published without control (`build_map(..., controlled=False)`: `source` "synthetic";
+anyone can compute every figure from the CSVs, so withholding one would hide nothing); an aggregate
+release's map holds the real dataset's counts under the profile's controls (`source` "real").
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -128,9 +135,23 @@ def _stats(ev: pd.DataFrame, tr: pd.DataFrame, eps: pd.DataFrame, by: list[str])
     return nodes, edges, paths, size
 
 
+def uncontrolled(profile: Profile) -> Profile:
+    """The profile's rules with every aggregate control switched off: nothing withheld, nothing rounded,
+    durations shown over any number of children (for maps of published synthetic records)."""
+    return replace(profile, min_cell=1, round_counts=1, round_totals=1, zero_view_size=None,  # k=1: two children's
+                   zeros_always_disclosive=False, min_children_for_median=1, dominance_k=1.0, p_ratio=None)  # days <= all
+
+
 def build_map(events: pd.DataFrame, episodes: pd.DataFrame, children: pd.DataFrame, profile: Profile,
-              window: dict | None = None) -> tuple[dict, pd.DataFrame]:
-    """The disclosure-controlled map.json, and the cell table behind it (for the checks)."""
+              window: dict | None = None, controlled: bool = True) -> tuple[dict, pd.DataFrame]:
+    """The map.json, and the cell table behind it (for the checks).
+
+    `controlled` (real counts, an aggregate release): the profile's suppression, rounding and duration
+    rules apply, and the map says `source` "real". Not controlled (a synthetic release's own records):
+    every count exact, nothing withheld, `source` "synthetic"; the map still names the release's profile."""
+    named, real_counts = profile, controlled
+    if not controlled:
+        profile = uncontrolled(profile)
     cls, ev, tr, eps = _view_frames(events, episodes, children)
     views: list[tuple[str, str | None, str | None]] = [("all", None, None)]
     frames = []
@@ -215,7 +236,7 @@ def build_map(events: pd.DataFrame, episodes: pd.DataFrame, children: pd.DataFra
         "median_days": days("median_days", show_days), "p25_days": days("p25_days", show_days),
         "p75_days": days("p75_days", show_days),
         "mean_days": [None if not ok or np.isnan(x) else round(float(x), 1) for x, ok in zip(mean, mean_ok)],
-        "durations_suppressed": ~show_days,
+        "durations_suppressed": ~show_days if real_counts else np.zeros(len(edges), dtype=bool),
     })
     node_rows = pd.DataFrame({"v": nodes["v"], "stage": nodes["stage"],
                               "children": pub.loc[nodes["cell"], "published"].to_numpy(),
@@ -244,8 +265,9 @@ def build_map(events: pd.DataFrame, episodes: pd.DataFrame, children: pd.DataFra
               for name, (lab, _) in journeys.CLASSIFICATIONS.items()}
     map_json = {
         "format": MAP_FORMAT, "version": MAP_VERSION,
-        "profile": {"name": profile.name, "version": profile.version},
-        "source": "synthetic",
+        "profile": {"name": named.name, "version": named.version},
+        "source": "real" if real_counts else "synthetic",
+        "kind": "aggregate" if real_counts else "synthetic",
         "window": window,
         "stages": [{"id": s, "label": STAGE_LABELS[s], "exit": s in EXIT_STAGES,
                     "lane": "front_door" if s in FRONT_DOOR_STAGES else "district"} for s in STAGES],

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synth.dataset import Dataset
-from synth.disclosure import aggregates, extremes, matching, records
+from synth.disclosure import aggregates, differencing, extremes, matching, records
 from synth.disclosure.profiles import Profile, get_profile
 from synth.disclosure.records import Check
 from synth.disclosure.report import DisclosureReport
@@ -18,6 +18,7 @@ from synth.errors import DisclosureError
 from synth.split import split_tables
 
 JOURNEY_SHARES = 10
+KINDS = ("synthetic", "aggregate")
 
 
 @dataclass
@@ -110,6 +111,28 @@ def aggregate_checks(map_json: dict, cells: pd.DataFrame, profile: Profile) -> l
     ]
 
 
+def synthetic_map_check(map_json: dict, synth: Dataset, profile: Profile) -> Check:
+    """The map of a synthetic release is computed from the published synthetic records only: recompute it
+    from the synthetic tables and compare, view by view (the window aside)."""
+    again, _ = aggregates.build_map(synth.events, synth.episodes, synth.children, profile, controlled=False)
+    strip = {"window"}
+    same = ({k: v for k, v in map_json.items() if k not in strip} == {k: v for k, v in again.items() if k not in strip})
+    withheld = sum(bool(x.get("suppressed")) for view in map_json.get("views", {}).values()
+                   for x in (view, *view.get("nodes", []), *view.get("edges", [])))
+    ok = same and map_json.get("source") == "synthetic" and withheld == 0
+    return Check("synthetic_map", "The map is computed from the synthetic records only", "aggregate",
+                 "pass" if ok else "fail", 0.0 if ok else 1.0,
+                 "map.json equals the map recomputed from the release's own synthetic tables",
+                 "Every count and duration in the map was recomputed from the synthetic children, journeys and events "
+                 "this release publishes, and matches: the map tells no more than the records do, so it is published "
+                 "without suppression or rounding." if ok else
+                 "The map does not match the one computed from the release's synthetic records (or says it is not "
+                 "synthetic); it may carry figures from elsewhere.",
+                 {"views": len(map_json.get("views", {})), "same": same, "withheld": withheld},
+                 public_explanation="The map is computed from this release's synthetic records only, so it is published "
+                                    "without suppression or rounding: it shows nothing the records do not.")
+
+
 def journey_shares(real_episodes: pd.DataFrame, synth_episodes: pd.DataFrame, profile: Profile) -> list[dict]:
     """Shares of the most common real journeys (children on them >= the profile's minimum), rounded."""
     real = real_episodes.groupby("path")["child_key"].nunique().sort_values(ascending=False)
@@ -121,19 +144,25 @@ def journey_shares(real_episodes: pd.DataFrame, synth_episodes: pd.DataFrame, pr
             for p, n in real.items()]
 
 
-def close_copies(parts: dict[str, SimpleNamespace], synth: Dataset, start: pd.Timestamp) -> matching.CloseCopies:
+def close_copies(parts: dict[str, SimpleNamespace], synth: Dataset, start: pd.Timestamp,
+                 end: pd.Timestamp | None = None) -> matching.CloseCopies:
     """Near and exact matches of the synthetic children against every real child, with chance."""
     train, codes = matching.timelines(parts["training"].children, parts["training"].events,
                                       parts["training"].episodes, start)
     hold, codes = matching.timelines(parts["holdout"].children, parts["holdout"].events, parts["holdout"].episodes,
                                      start, codes)
     syn, _ = matching.timelines(synth.children, synth.events, synth.episodes, start, codes)
-    return matching.close_copies(syn, train, hold)
+    window_days = (end - start).days if end is not None else None
+    return matching.close_copies(syn, train, hold, window_days=window_days)
 
 
 def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", release: dict | None = None,
-             fidelity: bool = True, seed: int = 0) -> GateResult:
-    """All checks, the map, and the report. Raises DisclosureError on unusable inputs."""
+             fidelity: bool = True, seed: int = 0, kind: str = "synthetic") -> GateResult:
+    """The gate of a synthetic release: all checks, the map, and the report. Raises DisclosureError on
+    unusable inputs. (An aggregate release has no synthetic records: `run_aggregate_gate`.)"""
+    if kind != "synthetic":
+        raise DisclosureError(f"run_gate checks synthetic releases; for kind '{kind}' use run_aggregate_gate"
+                              if kind in KINDS else f"unknown kind of release '{kind}'; choose synthetic or aggregate.")
     profile = get_profile(profile_name)
     validate_inputs(real, synth)
     rng = np.random.default_rng(seed)
@@ -147,18 +176,20 @@ def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", relea
     syn_rows = records.child_rows(synth.children, synth.events, synth.episodes, start)
     if len(hold_rows) < 10 or len(train_rows) < 10:
         raise DisclosureError("too few real children to compare with (the holdout needs at least 10).")
-    copies = close_copies(parts, synth, start)
+    copies = close_copies(parts, synth, start, pd.Timestamp(window.get("end") or real.events["date"].max()))
     checks = [records.real_children_check(copies, profile), records.verbatim_copies_check(copies, profile),
               *records.distance_checks(syn_rows, train_rows, hold_rows, profile, rng),
               *records.anonymeter_checks(syn_rows, train_rows, hold_rows, profile, rng),
               extremes.rare_values_check(synth.events, real.events, profile,
                                          private=bool((synth.manifest.get("model") or {}).get("privacy")))]
-    map_json, cells = aggregates.build_map(synth.events, synth.episodes, synth.children, profile, window or None)
-    checks += aggregate_checks(map_json, cells, profile)
+    map_json, _ = aggregates.build_map(synth.events, synth.episodes, synth.children, profile, window or None,
+                                       controlled=False)
+    checks.append(synthetic_map_check(map_json, synth, profile))
     model = synth.manifest.get("model") or {}
     privacy = model.get("privacy")
     release_info = {
         **(release or {}),
+        "kind": "synthetic",
         "synthetic_children": int(len(synth.children)),
         "generator": model.get("generator"),
         "differential_privacy": f"epsilon {privacy['epsilon']}, delta {privacy['delta']}" if privacy else "not private",
@@ -176,3 +207,37 @@ def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", relea
         fid["journey_shares"] = journey_shares(parts["training"].episodes, synth.episodes, profile)
     report = DisclosureReport(profile, checks, release_info, fid)
     return GateResult(report, map_json)
+
+
+def real_window(real: Dataset) -> dict:
+    """The calendar window the real records cover (the bundle publishes it as months only)."""
+    ev = real.events
+    starts = ev.loc[ev["stage"].isin(("contact", "referral")), "date"]
+    start = starts.min() if len(starts) else ev["date"].min()
+    return {"start": str(pd.Timestamp(start).date()), "end": str(pd.Timestamp(ev["date"].max()).date())}
+
+
+def run_aggregate_gate(real: Dataset, profile_name: str = "default", earlier_maps: list[dict] | None = None,
+                       release: dict | None = None) -> GateResult:
+    """The gate of an aggregate release: the real dataset's counts (all its children, training and
+    held-out) under the profile's disclosure control, the aggregate checks, and the differencing check
+    against the maps of every earlier published release of the same dataset (`earlier_maps`)."""
+    profile = get_profile(profile_name)
+    if real.manifest.get("synthetic"):
+        raise DisclosureError("an aggregate release is made from the real dataset; this one is synthetic.")
+    if real.children.empty or real.events.empty:
+        raise DisclosureError("the dataset has no children; there is nothing to count.")
+    window = real_window(real)
+    map_json, cells = aggregates.build_map(real.events, real.episodes, real.children, profile, window,
+                                           controlled=True)
+    earlier = list(earlier_maps or [])
+    checks = [*aggregate_checks(map_json, cells, profile), differencing.differencing_check(map_json, earlier)]
+    release_info = {
+        **(release or {}),
+        "kind": "aggregate",
+        "real_children": int(real.children["child_key"].nunique()),
+        "earlier_releases": sum(m.get("source") == "real" for m in earlier),
+        "dataset_lineage": real.lineage_hash[:16],
+        "window": f"{window['start']} to {window['end']}",
+    }
+    return GateResult(DisclosureReport(profile, checks, release_info, None), map_json)

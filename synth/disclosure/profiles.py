@@ -39,6 +39,9 @@ class Profile:
     p_ratio: float | None = None
     # Record-level (pass threshold, fail threshold).
     real_share: tuple[float, float] = (0.001, 0.005)  # estimated share of synthetic children that are real
+    # Children near the window's edges, where chance is understated (measured: 0.54% on a genuine
+    # 150,000-children sample): (review, fail) on their own estimate.
+    edge_real_share: tuple[float, float] = (0.02, 0.05)
     significance_z: float = 2.5  # a share at the fail threshold fails only this many standard errors above chance
     verbatim_p: tuple[float, float] = (0.01, 0.001)  # exact copies: review below the first p-value, fail below the second
     mia_tpr_at_1pct: float = 0.03  # membership attack: true-positive rate at 1% false positives

@@ -98,6 +98,12 @@ def real_children_check(copies: CloseCopies, profile: Profile) -> Check:
     passed, failed = profile.real_share
     significant = z >= profile.significance_z
     status = "fail" if share >= failed and significant else "pass" if share < passed else "review"
+    edge = copies.edge_share
+    edge_review, edge_fail = profile.edge_real_share
+    if edge >= edge_fail:
+        status = "fail"
+    elif edge >= edge_review and status == "pass":
+        status = "review"
     tol = matching.Tolerance()
     return Check(
         "real_children", "Real children in the release", "record", status, share,
@@ -108,8 +114,11 @@ def real_children_check(copies: CloseCopies, profile: Profile) -> Check:
         f"the same attributes and journey; the same real children moved by whole weeks are matched "
         f"{copies.near_chance:,.1f} times by chance. Stratum by stratum (by how many real children share the "
         f"journey), that puts the share of the synthetic children that are real at {share:.2%} "
-        f"(standard error {copies.real_share_se:.2%}).",
+        f"(standard error {copies.real_share_se:.2%}). The {copies.edge_synthetic:,} synthetic children with an "
+        f"event within a month of the window's start or end are judged apart, as chance is understated there: "
+        f"{edge:.2%} estimated (review from {edge_review:.0%}, fail from {edge_fail:.0%}).",
         {"near_matches": copies.near, "near_matches_by_chance": round(copies.near_chance, 1),
+         "edge_synthetic_children": copies.edge_synthetic, "edge_real_share": round(edge, 5),
          "standard_error": round(copies.real_share_se, 5), "z": round(z, 2),
          "strata": [{"real_children_sharing_key_from": st.from_children, "synthetic": st.synthetic,
                      "near": st.near, "near_chance": round(st.near_chance, 1), "exact": st.exact,

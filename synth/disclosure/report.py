@@ -26,6 +26,7 @@ from synth.disclosure.profiles import Profile
 from synth.disclosure.records import Check
 
 REPORT_FORMAT, REPORT_VERSION = "frontdoor-disclosure-report", 1
+KIND_WORDS = {"synthetic": "Synthetic records", "aggregate": "Aggregate counts from real data"}
 VERDICT_WORDS = {
     "pass": "Pass: every automated check passed. A reviewer still has to sign the release off.",
     "review": "Review: no check failed, but some need a person's judgement (marked Review below).",
@@ -50,7 +51,8 @@ ROUND_REAL_TOTALS = 10  # DfE convention for totals
 # rounded (counts of real children), or in months (the window the real records cover).
 PUBLIC_FACTS = {"release_id": "as is", "version": "as is", "synthetic_children": "as is", "generator": "as is",
                 "differential_privacy": "as is", "threshold_set": "as is", "trained_on_children": "rounded",
-                "held_out_children": "rounded", "dataset_lineage": "as is", "window": "months"}
+                "held_out_children": "rounded", "dataset_lineage": "as is", "window": "months", "kind": "as is",
+                "earlier_releases": "as is"}  # an aggregate release's real_children stays inside (the map has it, controlled)
 
 
 def about(n: int, base: int = ROUND_REAL_TOTALS) -> str:
@@ -217,6 +219,11 @@ def render_html(d: dict) -> str:
         for c in sorted(d["checks"], key=lambda c: {"fail": 0, "review": 1, "pass": 2}[c["status"]]))
     ts = d["threshold_set"]
     counts = d["counts"]
+    kind = rel.get("kind") or "synthetic"
+    kind_line = (f'<p class="kind" id="release-kind"><strong>Kind of release: {html.escape(KIND_WORDS.get(kind, kind))}'
+                 "</strong>. " + ("Counts of the council's real children under disclosure control; no records."
+                                  if kind == "aggregate" else "Made-up children and journeys, and a map computed from "
+                                  "them.") + "</p>")
     if public:
         heading, intro = "Disclosure report (public version)", f'<p>{html.escape(d.get("note") or PUBLIC_NOTE)}</p>'
         found, measure_head = "What it checks", ""
@@ -225,20 +232,27 @@ def render_html(d: dict) -> str:
     else:
         heading, intro, found, measure_head = "Disclosure report", "", "What it found", "<th>Measure</th>"
         fidelity = _fidelity_html(d.get("fidelity") or {}, ts)
+    if kind == "aggregate":
+        fidelity = ""
+        about_checks = ("Aggregate checks cover every number the release publishes (the map, its splits and filters), "
+                        "and the differencing check sets them against every earlier published release of the same "
+                        "data so that no withheld count can be worked out by subtraction.")
+    else:
+        about_checks = ("Record checks ask whether a synthetic child could be traced to a real one; they compare the "
+                        "synthetic children with the real children the generator learnt from, and with real children "
+                        "it never saw. The map is computed from the synthetic children only.")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{heading}: {html.escape(str(rel.get('release_id', 'release')))}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
 <body><main>
 <h1>{heading}</h1>
 <p class="small">Created {html.escape(d['created_at'])}. Threshold set <strong>{html.escape(ts['name'])}</strong>
-version {html.escape(ts['version'])}: {html.escape(ts['description'])}</p>{intro}
+version {html.escape(ts['version'])}: {html.escape(ts['description'])}</p>{kind_line}{intro}
 <div class="verdict {verdict}" role="status"><strong>{verdict.upper()}</strong>{html.escape(VERDICT_WORDS[verdict])}
 <br><span class="small">{counts['pass']} passed, {counts['review']} to review, {counts['fail']} failed.</span></div>
 <h2>The release</h2><dl>{facts}</dl>
 <h2>Checks</h2>
-<p>Record checks ask whether a synthetic child could be traced to a real one; they compare the synthetic
-children with the real children the generator learnt from, and with real children it never saw. Aggregate
-checks cover every number the release publishes (the map, its splits and filters).</p>
+<p>{about_checks}</p>
 <table><thead><tr><th>Result</th><th>Check</th><th>{found}</th>{measure_head}<th>Threshold</th></tr></thead>
 <tbody>{check_rows}</tbody></table>
 {fidelity}

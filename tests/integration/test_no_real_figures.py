@@ -18,7 +18,7 @@ import pytest
 
 from synth.bundle import ALL_FILES, read_bundle, write_bundle
 from synth.dataset import read_dataset
-from synth.disclosure import run_gate
+from synth.disclosure import run_aggregate_gate, run_gate
 from synth.disclosure.report import about
 from synth.models import TrainingSpec, fit_model
 from synth.synthetic import write_synthetic
@@ -141,6 +141,43 @@ def test_the_public_report_has_results_and_thresholds_but_no_measures(gate, figu
     # The full report, for reviewers and the data owner, is unchanged: exact, with measures and fidelity.
     assert full["release"]["trained_on_children"] == figures.exact["training children"]
     assert full["fidelity"] and all("metric" in c and "details" in c for c in full["checks"])
+
+
+# -- an aggregate release: real counts, but only through disclosure control -------------------
+@pytest.fixture(scope="module")
+def aggregate_bundle(real, tmp_path_factory):
+    gate = run_aggregate_gate(real, "default", [], release={"release_id": "r-agg", "version": 1})
+    return write_bundle(tmp_path_factory.mktemp("nrf_agg") / "a.zip", None, gate.map_json, gate.report, "r-agg",
+                        real.lineage_hash)
+
+
+def test_an_aggregate_bundle_carries_real_figures_only_through_disclosure_control(aggregate_bundle, figures):
+    """map.json holds real counts, each through the profile's controls (checked here); every other number
+    in it, and every number of the report, the data card and the datapackage, is scanned as for a synthetic
+    bundle, with no synthetic sizes allowed."""
+    scanner = Scanner(figures)
+    with zipfile.ZipFile(aggregate_bundle) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    assert set(files) == {"datapackage.json", "map.json", "disclosure_report.json", "disclosure_report.html",
+                          "README.md"}
+    found = [f for name, data in files.items() for f in scanner.file(name, data)]
+    assert not found, "real figures in the aggregate bundle:\n" + "\n".join(map(str, found[:20]))
+    m = json.loads(files["map.json"])
+    assert m["source"] == "real" and m["profile"]["name"] == "default"
+    for view in m["views"].values():  # the exempt counts are controlled: withheld below 10, rounded
+        assert view["children"] is None or view["children"] % 10 == 0
+        for cell in (*view["nodes"], *view["edges"], *view["top_journeys"]):
+            c = cell["children"]
+            assert c is None or c == 0 or (c >= 10 and c % 5 == 0), cell
+        for e in view["edges"]:
+            assert e["moves"] is None or e["moves"] % 5 == 0
+            assert e["median_days"] is None or not e["durations_suppressed"]
+    # The scan can fail here too: a real size planted in the datapackage or the report is found.
+    n = figures.exact["all children"]
+    manifest = json.loads(files["datapackage.json"])
+    assert scanner.file("datapackage.json", json.dumps({**manifest, "real": {"children": n}}).encode())
+    assert scanner.file("disclosure_report.html", files["disclosure_report.html"].replace(
+        b"</main>", f"<p>{n} children</p></main>".encode()))
 
 
 def test_about_rounds_to_the_nearest_ten():

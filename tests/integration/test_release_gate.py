@@ -83,8 +83,9 @@ def test_default_generator_passes_the_gate(gate):
     statuses = {c.name: c.status for c in gate.report.checks}
     assert "fail" not in statuses.values(), statuses
     assert {"real_children", "verbatim_copies", "distance_to_closest_record", "membership_inference",
-            "singling_out", "singling_out_multivariate", "linkability", "attribute_inference", "small_cells", "zeros", "secondary_suppression",
-            "rounding", "durations", "rare_values"} == set(statuses)
+            "singling_out", "singling_out_multivariate", "linkability", "attribute_inference", "synthetic_map",
+            "rare_values"} == set(statuses)
+    assert gate.report.release["kind"] == "synthetic"
 
 
 def test_a_generator_that_copies_its_training_children_fails(real_with_canaries, tmp_path):
@@ -114,16 +115,40 @@ def test_report_html_is_standalone_and_leads_with_the_verdict(gate):
     assert "<svg" in page
 
 
-def test_map_publishes_every_stage_and_split_and_marks_suppression(gate):
+def test_map_publishes_every_stage_and_split_computed_from_the_synthetic_records(gate, synthetic):
+    """A synthetic release's map is computed from its own records: nothing withheld or rounded (anyone can
+    compute it from the CSVs), and the gate checks it equals the map recomputed from the tables."""
+    from synth import journeys
+
     m = gate.map_json
+    assert m["source"] == "synthetic" and m["kind"] == "synthetic"
     assert {s["id"] for s in m["stages"]} >= {"contact", "referral", "cp_plan", "nfa"}
     assert {"all", "sex=female", "repeat=1"} <= set(m["views"])
     assert any(v.startswith("year=") for v in m["views"])
     edges = [e for v in m["views"].values() for e in v["edges"]]
-    withheld = [e for e in edges if e["suppressed"]]
-    assert withheld and all(e["children"] is None for e in withheld)
-    shown = [e for e in edges if not e["suppressed"] and e["children"]]
-    assert all(e["children"] >= 10 and e["children"] % 5 == 0 for e in shown)
+    assert not any(e["suppressed"] or e["durations_suppressed"] for e in edges)
+    assert all(e["children"] is not None for e in edges)
+    assert any(0 < e["children"] < 10 or e["children"] % 5 for e in edges if e["children"])  # exact, small too
+    assert m["views"]["all"]["children"] == len(synthetic.children)
+    tr = journeys.transitions(synthetic.events)
+    exact = tr.groupby(["source", "target"])["child_key"].nunique()
+    for e in m["views"]["all"]["edges"]:
+        assert e["children"] == exact.get((e["source"], e["target"]), 0)
+    check = next(c for c in gate.report.checks if c.name == "synthetic_map")
+    assert check.status == "pass" and check.group == "aggregate"
+
+
+def test_a_map_not_computed_from_the_synthetic_records_fails(synthetic):
+    from synth.disclosure import aggregates
+    from synth.disclosure.gate import synthetic_map_check
+    from synth.disclosure.profiles import get_profile
+
+    gate_map = aggregates.build_map(synthetic.events, synthetic.episodes, synthetic.children,
+                                     get_profile("default"), controlled=False)[0]
+    assert synthetic_map_check(gate_map, synthetic, get_profile("default")).status == "pass"
+    changed = json.loads(json.dumps(gate_map))
+    changed["views"]["all"]["edges"][0]["children"] += 1
+    assert synthetic_map_check(changed, synthetic, get_profile("default")).status == "fail"
 
 
 def test_canary_children_never_appear_in_a_bundle(real_with_canaries, synthetic, gate, tmp_path):
@@ -144,7 +169,8 @@ def test_bundle_is_a_valid_frictionless_package_with_checksums(real_with_canarie
     real, _ = real_with_canaries
     path = write_bundle(tmp_path / "b.zip", synthetic, gate.map_json, gate.report, "r1", real.lineage_hash)
     b = read_bundle(path)
-    assert b.release_id == "r1" and b.manifest["frontdoor"]["synthetic"] is True
+    assert b.release_id == "r1" and b.manifest["frontdoor"]["synthetic"] is True and b.kind == "synthetic"
+    assert b.manifest["frontdoor"]["kind"] == "synthetic" and b.map["source"] == "synthetic"
     assert set(b.manifest["frontdoor"]["files"]) == {"children.csv", "episodes.csv", "events.csv", "map.json",
                                                      "disclosure_report.json", "disclosure_report.html", "README.md"}
     assert len(b.table("events")) == len(synthetic.events)
@@ -170,6 +196,13 @@ def test_tampered_or_incomplete_bundles_are_refused(real_with_canaries, syntheti
         read_bundle(tmp_path / "changed.zip")
     with pytest.raises(BundleError, match="missing map.json"):
         read_bundle(tmp_path / "missing.zip")
+    # A bundle from before kinds were explicit (no frontdoor.kind) reads as synthetic.
+    old = json.loads(entries["datapackage.json"])
+    del old["frontdoor"]["kind"]
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as zf:
+        for n, data in {**entries, "datapackage.json": json.dumps(old).encode()}.items():
+            zf.writestr(n, data)
+    assert read_bundle(tmp_path / "old.zip").kind == "synthetic"
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     with pytest.raises(BundleError, match="not a readable zip"):
         read_bundle(tmp_path / "junk.zip")

@@ -14,7 +14,7 @@ def test_a_published_release_reaches_developers(world, tmp_path):
     assert [r["id"] for r in listed] == [rel]
     assert env.client.get("/api/v1/releases", headers={**env.h("dev"), "If-None-Match": r.headers["ETag"]}
                           ).status_code == 304
-    assert set(listed[0]) == {"id", "state", "children", "profile", "verdict", "bundle_sha256", "bundle_bytes",
+    assert set(listed[0]) == {"id", "state", "kind", "children", "profile", "verdict", "bundle_sha256", "bundle_bytes",
                               "published_at", "links"}
     r = env.client.get(f"/api/v1/releases/{rel}/bundle", headers=env.h("dev"))
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/zip"

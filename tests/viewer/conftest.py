@@ -13,7 +13,7 @@ import pytest
 
 from synth.bundle import read_bundle, write_bundle
 from synth.dataset import read_dataset
-from synth.disclosure import run_gate
+from synth.disclosure import run_aggregate_gate, run_gate
 from synth.models import TrainingSpec, fit_model
 from synth.synthetic import write_synthetic
 
@@ -42,6 +42,23 @@ def bundle(bundle_path):
     return read_bundle(bundle_path)
 
 
+def make_aggregate_bundle(dataset_dir: Path, out: Path, release_id: str = "agg1") -> Path:
+    """An aggregate release: the real dataset's counts under disclosure control, and no records."""
+    real = read_dataset(dataset_dir)
+    gate = run_aggregate_gate(real, "default", [], release={"release_id": release_id, "version": 1})
+    return write_bundle(out, None, gate.map_json, gate.report, release_id, real.lineage_hash, kind="aggregate")
+
+
+@pytest.fixture(scope="session")
+def aggregate_bundle_path(dataset_dir, tmp_path_factory) -> Path:
+    return make_aggregate_bundle(dataset_dir, tmp_path_factory.mktemp("bundles") / "agg.zip")
+
+
+@pytest.fixture(scope="session")
+def aggregate_bundle(aggregate_bundle_path):
+    return read_bundle(aggregate_bundle_path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,10 +68,20 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def viewer_url(bundle_path, second_bundle):
     """`frontdoor view` on the two bundles, on a free port."""
+    yield from serve_viewer(bundle_path, second_bundle)
+
+
+@pytest.fixture(scope="module")
+def aggregate_viewer_url(aggregate_bundle_path, bundle_path):
+    """`frontdoor view` with the aggregate release first (the page's own) and a synthetic one to compare with."""
+    yield from serve_viewer(aggregate_bundle_path, bundle_path)
+
+
+def serve_viewer(*bundles: Path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "view", "--bundle", str(bundle_path), "--bundle",
-                             str(second_bundle), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    args = [a for b in bundles for a in ("--bundle", str(b))]
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "view", *args, "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

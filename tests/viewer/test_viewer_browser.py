@@ -1,11 +1,14 @@
 """The viewer in a real headless Chromium, driven through Bokeh's own document in the page."""
 
+import io
 import subprocess
 import sys
 import time
 import zipfile
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.viewer.conftest import MODEL, chrome, free_port, wait_for
 
@@ -22,14 +25,54 @@ def page(viewer_url):
     driver.quit()
 
 
+@pytest.fixture(scope="module")
+def aggregate_page(aggregate_viewer_url):
+    """The page of an aggregate release (a synthetic one loaded too, to compare with)."""
+    driver = chrome()
+    driver.set_window_size(1400, 1000)
+    driver.get(aggregate_viewer_url)
+    wait_for(driver, f"return !!(window.Bokeh && Bokeh.documents.length && {MODEL}('map_nodes'))")
+    wait_for(driver, drawn("map"))
+    yield driver
+    driver.quit()
+
+
+def drawn(name: str) -> str:
+    """A script that is true once Bokeh has drawn the model `name` into the page."""
+    return f"try {{ return Bokeh.index.get_one({MODEL}({name!r})).el.isConnected }} catch (e) {{ return false }}"
+
+
 def js(driver, code: str):
     return driver.execute_script(code)
+
+
+# Elements as drawn, through Bokeh's shadow roots: what a person sees, not the models behind it.
+ON_SCREEN = r"""
+const all = root => Array.from(root.querySelectorAll('*')).flatMap(e => [e, ...(e.shadowRoot ? all(e.shadowRoot) : [])]);
+const shown = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+  return r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight && s.visibility !== 'hidden'; };
+"""
+
+
+def visible_text(driver, selector: str) -> list[str]:
+    """innerText of every element matching `selector` that is on screen."""
+    return js(driver, ON_SCREEN + f"return all(document).filter(e => e.matches({selector!r}) && shown(e))"
+                                  ".map(e => e.innerText);")
+
+
+def screen_region(driver, model_name: str) -> Image.Image:
+    """A screenshot of where Bokeh drew a model."""
+    rect = js(driver, f"return Bokeh.index.get_one({MODEL}({model_name!r})).el.getBoundingClientRect().toJSON()")
+    ratio = js(driver, "return window.devicePixelRatio")
+    shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    return shot.crop(tuple(int(round(v * ratio)) for v in (rect["left"], rect["top"], rect["right"], rect["bottom"])))
 
 
 def test_page_loads_without_javascript_errors(page):
     errors = [e for e in page.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
-    assert "Synthetic data" in js(page, f"return {MODEL}('header').text")
+    assert "Synthetic records: every figure is computed from the synthetic children in this release" in \
+        visible_text(page, "#fd-kind")[0]
     scripts = js(page, "return performance.getEntriesByType('resource').map(r => r.name)")
     assert any("bokeh-widgets" in s for s in scripts)
     assert not any("bokeh-mathjax" in s or "bokeh-gl" in s for s in scripts)  # 2 MB the map does not use
@@ -92,16 +135,50 @@ def test_comparison_draws_two_maps_with_differences(page):
     js(page, f"{MODEL}('compare').value = 'off'")
 
 
-def test_suppressed_cells_show_as_suppressed_not_zero(page, bundle):
-    view = next(v for v, d in bundle.map["views"].items() if any(e["suppressed"] for e in d["edges"]))
+def test_an_aggregate_release_shows_its_map_and_says_so_with_no_dots(aggregate_page, aggregate_bundle):
+    page = aggregate_page
+    assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
+    notice = visible_text(page, "#fd-kind")
+    assert len(notice) == 1
+    assert "Aggregate release: real counts under disclosure control; no children to animate" in notice[0]
+    assert "aggregate" in visible_text(page, "h1")[0]
+    # The map is drawn: its stages, and its routes in the map's blue (a few thousand pixels of them).
+    assert js(page, f"return Array.from({MODEL}('map_nodes').data.stage)") == \
+        [s["id"] for s in aggregate_bundle.map["stages"]]
+    rgb = np.asarray(screen_region(page, "map"), dtype=int)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    assert ((b > 180) & (b - r > 40) & (b - g > 15)).sum() > 2000
+    # No dots: the map draws routes, arrowheads and stages only, and nothing plays.
+    drawn = js(page, f"return Array.from(Bokeh.index.get_one({MODEL}('map')).renderer_views.keys())"
+                     ".filter(r => r.type === 'GlyphRenderer').map(r => r.glyph.type)")
+    assert sorted(drawn) == ["MultiLine", "Scatter", "Scatter"]
+    assert js(page, f"return [{MODEL}('dots'), {MODEL}('play'), {MODEL}('time')].filter(m => m).length") == 0
+    assert not any("Play" in t for t in visible_text(page, "button"))
+
+
+def test_withheld_cells_of_an_aggregate_release_show_as_suppressed_not_zero(aggregate_page, aggregate_bundle):
+    page = aggregate_page
+    view = next(v for v, d in aggregate_bundle.map["views"].items() if any(e["suppressed"] for e in d["edges"]))
     js(page, f"{MODEL}('filter').value = '{view}'")
     wait_for(page, f"return Array.from({MODEL}('routes').data.children).includes('suppressed')")
     children = js(page, f"return Array.from({MODEL}('routes').data.children)")
-    suppressed_edges = [e for e in bundle.map["views"][view]["edges"] if e["suppressed"]]
-    assert children.count("suppressed") == len(suppressed_edges)
+    suppressed_edges = [e for e in aggregate_bundle.map["views"][view]["edges"] if e["suppressed"]]
+    assert children.count("suppressed") == len(suppressed_edges) and "0" not in children
     hover = js(page, f"return Array.from({MODEL}('map_edges').data.children)")
     assert "suppressed" in hover
     js(page, f"{MODEL}('filter').value = 'all'")
+    wait_for(page, f"return {MODEL}('map').title.text.includes('all children')")
+
+
+def test_an_aggregate_release_compares_with_a_synthetic_one(aggregate_page):
+    page = aggregate_page
+    other = [o for o in js(page, f"return {MODEL}('compare').options.map(o => o[0])") if o.startswith("release:")][0]
+    js(page, f"{MODEL}('compare').value = '{other}'")
+    wait_for(page, f"const p = {MODEL}('compare_panel'); return !!p && p.visible")
+    wait_for(page, drawn("map_b"))
+    assert "synthetic records" in js(page, f"return {MODEL}('map_b').title.text")
+    assert js(page, f"return {MODEL}('diff').data.route.length") > 0
+    js(page, f"{MODEL}('compare').value = 'off'")
 
 
 def test_bad_bundles_and_unreachable_services_get_one_clear_message(tmp_path, bundle_path):

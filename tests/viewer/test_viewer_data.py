@@ -1,11 +1,27 @@
 """Bundle -> frames shaping and the pure figure builders."""
 
+import zipfile
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from synth.errors import BundleError
 from viewer import figures
 from viewer.callbacks import dot_columns
-from viewer.data import MIN_STEP_DAYS, colours_for, load_release, route_shares, view_tables, window_bounds
+from viewer.data import (
+    KIND_NOTICES,
+    MIN_STEP_DAYS,
+    colours_for,
+    load_release,
+    release_kind,
+    route_shares,
+    view_tables,
+    window_bounds,
+)
+
+AGGREGATE_NOTICE = "Aggregate release: real counts under disclosure control; no children to animate"
+SYNTHETIC_NOTICE = "Synthetic records: every figure is computed from the synthetic children in this release"
 
 
 def test_release_loads_dots_and_moves_in_order(bundle):
@@ -39,22 +55,6 @@ def test_large_releases_are_sampled_for_dots_but_totals_come_from_the_map(bundle
     rel = load_release(bundle, max_dots=50)
     assert len(rel.dots) == 50
     assert rel.views["all"]["children"] > 50 and rel.children_total > 50
-
-
-def test_suppressed_cells_stay_suppressed_not_zero(bundle):
-    m = bundle.map
-    suppressed = [(v, e) for v, view in m["views"].items() for e in view["edges"] if e["suppressed"]]
-    assert suppressed
-    view, edge = suppressed[0]
-    _, edges = view_tables(m, view)
-    row = edges[(edges["source"] == edge["source"]) & (edges["target"] == edge["target"])].iloc[0]
-    assert row["children"] is None
-    data = figures.edge_data(edges, 100)
-    i = [k for k, (s, t) in enumerate(zip(data["source"], data["target"])) if (s, t) == (edge["source"],
-                                                                                         edge["target"])][0]
-    assert data["children"][i] == "suppressed" and data["dash"][i] == "dashed"
-    table = figures.routes_table_data(edges)
-    assert "suppressed" in table["children"] and "0" not in table["children"]
 
 
 def test_edge_widths_share_one_scale():
@@ -95,3 +95,78 @@ def test_curves_start_and_end_near_their_stages():
     assert 0 <= xs[0] < 0.5 and 3.5 < xs[-1] <= 4
     loop_x, loop_y = figures.curve(1, 1, 1, 1)
     assert max(loop_y) > 1.2
+
+
+# -- the two kinds of release ---------------------------------------------------------------------
+
+def test_an_aggregate_bundle_holds_no_records_and_still_verifies(aggregate_bundle_path, aggregate_bundle):
+    with zipfile.ZipFile(aggregate_bundle_path) as zf:
+        names = set(zf.namelist())
+    assert not names & {"children.csv", "episodes.csv", "events.csv"}
+    assert aggregate_bundle.manifest["frontdoor"]["kind"] == "aggregate"
+    assert aggregate_bundle.map["source"] == "real" and aggregate_bundle.map["kind"] == "aggregate"
+
+
+def test_an_aggregate_release_is_drawn_from_its_map_alone(aggregate_bundle):
+    rel = load_release(aggregate_bundle)
+    assert rel.kind == "aggregate" and not rel.animated
+    assert rel.dots.empty and rel.segments.empty
+    assert rel.children_total == aggregate_bundle.map["views"]["all"]["children"]
+    assert rel.notice == AGGREGATE_NOTICE and "aggregate" in rel.title
+    assert rel.window_start == pd.Timestamp(aggregate_bundle.map["window"]["start"] + "-01")
+
+
+def test_a_bundle_that_does_not_say_its_kind_is_synthetic_and_says_so(bundle):
+    rel = load_release(bundle, max_dots=50)
+    assert rel.kind == "synthetic" and rel.animated and rel.notice == SYNTHETIC_NOTICE
+    text = figures.notice_html(rel)
+    assert SYNTHETIC_NOTICE in text and "No dot is a real child" in text and "50 of them animated" in text
+
+
+def test_the_page_notice_of_an_aggregate_release_says_there_are_no_children_to_animate(aggregate_bundle):
+    text = figures.notice_html(load_release(aggregate_bundle))
+    assert AGGREGATE_NOTICE in text and "fd-aggregate" in text and "no dots" in text
+    assert SYNTHETIC_NOTICE not in text
+
+
+def test_a_map_that_contradicts_its_datapackage_is_refused():
+    manifest = {"frontdoor": {"release_id": "r1", "kind": "aggregate"}}
+    assert release_kind(manifest, {"kind": "aggregate", "source": "real"}) == "aggregate"
+    assert release_kind({"frontdoor": {"release_id": "r1"}}, {}) == "synthetic"
+    with pytest.raises(BundleError, match="says it is aggregate but its map.json holds synthetic counts"):
+        release_kind(manifest, {"kind": "synthetic", "source": "synthetic"})
+    with pytest.raises(BundleError, match="says it is synthetic but its map.json holds real counts"):
+        release_kind({"frontdoor": {"release_id": "r1"}}, {"source": "real"})
+    with pytest.raises(BundleError, match="not one this viewer knows"):
+        release_kind({"frontdoor": {"release_id": "r1", "kind": "microdata"}}, {})
+    assert set(KIND_NOTICES) == {"synthetic", "aggregate"}
+
+
+def test_withheld_cells_of_an_aggregate_map_stay_suppressed_not_zero(aggregate_bundle):
+    m = aggregate_bundle.map
+    view = next(v for v, d in m["views"].items() if any(e["suppressed"] for e in d["edges"]))
+    nodes, edges = view_tables(m, view)
+    withheld = edges[edges["suppressed"].eq(True)]
+    assert len(withheld) and all(c is None for c in withheld["children"])
+    data = figures.edge_data(edges, 100)
+    marks = {(s, t): (c, d) for s, t, c, d in zip(data["source"], data["target"], data["children"], data["dash"])}
+    assert all(marks[(r.source, r.target)] == ("suppressed", "dashed") for r in withheld.itertuples())
+    routes = figures.routes_table_data(edges)
+    assert routes["children"].count("suppressed") == len(withheld) and "0" not in routes["children"]
+    assert "suppressed" in figures.stats_html(withheld.iloc[0]["source"], nodes, edges)
+
+
+def test_a_synthetic_map_is_shown_in_full(bundle):
+    """Computed from the records the release publishes, a synthetic map withholds nothing."""
+    for view in ("all", *[v for v in bundle.map["views"] if v.startswith("sex=")]):
+        _, edges = view_tables(bundle.map, view)
+        assert "suppressed" not in figures.routes_table_data(edges)["children"]
+    assert "withheld" not in figures.notice_html(load_release(bundle, max_dots=20))
+
+
+def test_an_aggregate_map_compares_with_a_synthetic_one(aggregate_bundle, bundle):
+    diff = route_shares(load_release(aggregate_bundle), load_release(bundle, max_dots=50))
+    shown = diff.dropna(subset=["share_a", "share_b"])
+    assert len(shown) and shown["difference"].notna().all()
+    withheld = diff[diff["suppressed_a"].eq(True)]
+    assert len(withheld) and withheld["difference"].isna().all()  # no difference from a withheld share
