@@ -51,7 +51,7 @@ def leak_table(work: Path) -> str:
         f"| {r['kind']} | {r['source']} | {_pct(r['fraction'])} | **{r['verdict']}** | {r['real_share']:.2%} | "
         f"{r['real_children']} | {r['verbatim_copies']} | {_pct(r['tpr_1'])} ({_pct(r['ci_1'][0])}-{_pct(r['ci_1'][1])}) | "
         f"{_pct(r['tpr_10'])} ({_pct(r['ci_10'][0])}-{_pct(r['ci_10'][1])}) | {r['exposed_flagged']} of 10 | "
-        f"{', '.join(r['failed']) or '-'} |" for r in rows)
+        f"{', '.join(r['failed']) or '-'} | {', '.join(r['reviewed']) or '-'} |" for r in rows)
     sizes = []
     for n in (2_000, 20_000):
         r, s = genuine(work, n)
@@ -69,11 +69,11 @@ of synthetic children that are real; TPR is the membership attack's (DOMIAS dens
 rate at 1% and 10% false positives, with 95% Clopper-Pearson intervals; the most exposed are the 10 attacked
 training children farthest from any other real child.
 
-| leak | from | share of release | verdict | real share (estimate) | real_children | verbatim_copies | TPR at 1% FPR | TPR at 10% FPR | most exposed flagged | failed checks |
-|---|---|---|---|---|---|---|---|---|---|---|
+| leak | from | share of release | verdict | real share (estimate) | real_children | verbatim_copies | TPR at 1% FPR | TPR at 10% FPR | most exposed flagged | failed checks | checks to review |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 {lines}
 
-Genuine samples at other sizes (whole gate with fidelity; the 150,000 run is below):
+Genuine samples at other sizes (whole gate with fidelity; the 150,000 run is above):
 
 | children | verdict | checks not passed |
 |---|---|---|

@@ -22,7 +22,8 @@ def _row(result) -> dict:
             "real_children": checks["real_children"].status, "verbatim_copies": checks["verbatim_copies"].status,
             "tpr_1": mia["tpr_at_1pct_fpr"], "ci_1": mia["ci95_at_1pct"], "tpr_10": mia["tpr_at_10pct_fpr"],
             "ci_10": mia["ci95_at_10pct"], "exposed_flagged": mia["most_exposed_flagged"],
-            "failed": sorted(n for n, c in checks.items() if c.status == "fail")}
+            "failed": sorted(n for n, c in checks.items() if c.status == "fail"),
+            "reviewed": sorted(n for n, c in checks.items() if c.status == "review")}
 
 
 def main() -> None:
