@@ -74,7 +74,7 @@ def tpr_at(scores_members: np.ndarray, scores_non: np.ndarray, fpr: float) -> tu
 def domias_attack(members: np.ndarray, non_members: np.ndarray, reference: np.ndarray, synthetic: np.ndarray,
                   exposed: np.ndarray | None = None) -> AttackResult:
     """The density-ratio attack on feature rows (members: training; non-members and reference:
-    disjoint halves of the held-out children)."""
+    disjoint halves of the held-out children). `exposed`: indices of the members to report apart."""
     from sklearn.metrics import roc_auc_score
 
     best = None
@@ -91,7 +91,7 @@ def domias_attack(members: np.ndarray, non_members: np.ndarray, reference: np.nd
         t1, h1, thr1 = tpr_at(s_m, s_n, 0.01)
         t10, h10, _ = tpr_at(s_m, s_n, 0.10)
         auc = float(roc_auc_score(np.r_[np.ones(len(s_m)), np.zeros(len(s_n))], np.r_[s_m, s_n]))
-        flagged = int(np.sum(score(exposed, k) > thr1)) if exposed is not None and len(exposed) else 0
+        flagged = int(np.sum(s_m[exposed] > thr1)) if exposed is not None else 0
         result = AttackResult(t1, t10, clopper_pearson(h1, len(s_m)), clopper_pearson(h10, len(s_m)), auc, k,
                               len(s_m), len(s_n), flagged, 0 if exposed is None else len(exposed))
         if best is None or (result.tpr_at_1, result.tpr_at_10) > (best.tpr_at_1, best.tpr_at_10):

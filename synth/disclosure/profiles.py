@@ -39,14 +39,14 @@ class Profile:
     p_ratio: float | None = None
     # Record-level (pass threshold, fail threshold).
     real_share: tuple[float, float] = (0.001, 0.005)  # estimated share of synthetic children that are real
-    # Children near the window's edges, where chance is understated (measured: 0.54% on a genuine
-    # 150,000-children sample): (review, fail) on their own estimate.
+    # Children near the window's edges, where chance is understated (the gate benchmark reports a
+    # genuine 150,000-children sample's edge share): (review, fail) on their own estimate.
     edge_real_share: tuple[float, float] = (0.02, 0.05)
     significance_z: float = 2.5  # a share at the fail threshold fails only this many standard errors above chance
     verbatim_p: tuple[float, float] = (0.01, 0.001)  # exact copies: review below the first p-value, fail below the second
     mia_tpr_at_1pct: float = 0.03  # membership attack: true-positive rate at 1% false positives
     exposed_flagged_review: int = 2  # of the 10 most exposed training children flagged at 1% FPR
-    dcr_share: tuple[float, float] = (0.55, 0.60)  # sanity check only: review above the first
+    dcr_share: float = 0.55  # distance to closest record, a sanity check only: review above it, never fail
     anonymeter_risk: tuple[float, float] = (0.05, 0.15)
 
     def to_dict(self) -> dict:

@@ -28,7 +28,8 @@ def main() -> None:
     d = result.report.to_dict()
     print(json.dumps({"gate_s": gate_s, "bundle_s": bundle_s, "verdict": d["verdict"], "counts": d["counts"],
                       "checks": {c["name"]: [c["status"], c["metric"]] for c in d["checks"]},
-                      "real_children": len(real.children), "synthetic_children": len(synth.children)}))
+                      "real_children": next(c["details"] for c in d["checks"] if c["name"] == "real_children"),
+                      "real_children_in_data": len(real.children), "synthetic_children": len(synth.children)}))
     report_peak()
 
 
