@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
+
 from synth.dataset import Dataset
 from synth.errors import ModelError
 from synth.models.base import (
@@ -55,10 +57,31 @@ def validate_spec(spec: TrainingSpec) -> None:
             raise ModelError(f"epsilon must be a positive number, not {spec.epsilon!r}.")
     elif spec.delta is not None:
         raise ModelError("--delta needs --epsilon (delta is part of a differential privacy budget).")
+    declared_window(spec)
     if spec.attributes not in ("gaussian_copula", "ctgan"):
         raise ModelError(f"unknown attribute synthesizer '{spec.attributes}'; use gaussian_copula or ctgan.")
     if spec.min_children < 1 or spec.rare_threshold < 1:
         raise ModelError("min_children and rare_threshold must be at least 1.")
+
+
+def declared_window(spec: TrainingSpec) -> Window | None:
+    """The extract window the council declared, checked; None when none was declared (not private)."""
+    if spec.window_start is None and spec.window_end is None:
+        if spec.epsilon is not None:
+            raise ModelError("with epsilon, declare the extract window (window_start and window_end, e.g. "
+                             "2019-04-01 and 2025-03-31): a window read off the records would reveal real dates.")
+        return None
+    if spec.window_start is None or spec.window_end is None:
+        raise ModelError("declare both ends of the extract window (window_start and window_end), or neither.")
+    try:
+        start, end = pd.Timestamp(spec.window_start), pd.Timestamp(spec.window_end)
+    except (ValueError, TypeError) as exc:
+        raise ModelError(f"the extract window must be two dates (YYYY-MM-DD): {exc}.") from None
+    if pd.isna(start) or pd.isna(end) or end <= start:
+        raise ModelError(f"the extract window must end after it starts, not {spec.window_start} to {spec.window_end}.")
+    if (end - start).days > 20 * 366:
+        raise ModelError("the extract window is longer than 20 years; Annex A lists cover at most a few years.")
+    return Window(start.normalize(), end.normalize())
 
 
 def data_window(events) -> Window:
@@ -79,7 +102,8 @@ def fit_model(dataset: Dataset, spec: TrainingSpec) -> FittedModel:
     if len(children) < MIN_TRAINING_CHILDREN:
         raise ModelError(f"the dataset is too small to train on: {len(children)} training children (after the "
                          f"holdout third is set aside); at least {MIN_TRAINING_CHILDREN} are needed.")
-    window = data_window(events)  # of the training children only: the holdout reaches nothing
+    # Declared (public), or else of the training children only: the holdout reaches nothing.
+    window = declared_window(spec) or data_window(events)
     budget = None
     if spec.epsilon is not None:
         from synth.models.privacy import DEFAULT_DELTA, PrivacyBudget
@@ -89,7 +113,9 @@ def fit_model(dataset: Dataset, spec: TrainingSpec) -> FittedModel:
         impl.fit(children, events, episodes, window, spec)
     if budget is not None and budget.accounting()["epsilon_spent"] > spec.epsilon * (1 + 1e-9):
         raise ModelError("internal error: the privacy budget was overspent; the model was not saved.")
-    return FittedModel(generator, spec, dataset.lineage_hash, window, len(children), versions=library_versions())
+    # Under DP the model file holds only noisy or public values: the number of training children too.
+    trained_on = int(generator.params["noisy_children"]) if budget is not None else len(children)
+    return FittedModel(generator, spec, dataset.lineage_hash, window, trained_on, versions=library_versions())
 
 
 def load_model(path: Path, signing_key: bytes) -> FittedModel:

@@ -44,6 +44,11 @@ class TrainingSpec:
     rare_threshold: int = 10  # categories with fewer children are merged before fitting
     epochs: int | None = None  # for neural synthesizers (ctgan, sdv-par)
     seed: int = 0
+    # The extract window the council declares (ISO dates, both included). Required with epsilon: a
+    # window read off the data (its first contact, its last event) would be a real figure that sets
+    # the model's shape; a declared one is public. Without epsilon, None means "from the data".
+    window_start: str | None = None
+    window_end: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -20,8 +20,10 @@ What it learns (all as tables of counts, saved as Parquet, no pickles):
 Sampling walks every synthetic episode through the stages at once (vectorised over episodes).
 Only moves the grammar allows have counts, an episode ends (END) only at an exit stage and days
 are never negative, so every sampled journey follows the grammar with non-decreasing dates.
-With a privacy budget the same tables are built from bounded contributions with noise (see
-synth.models.privacy) and nothing is conditioned on child attributes.
+With a privacy budget the tables are measured instead by synth.models.private_journey (public
+domains, bounded contributions, OpenDP noise), child attributes and journey summaries come from an
+MST model (synth.models.mst), and each synthetic child takes a sampled journey whose summary
+matches its record (`_match_journeys`).
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ from synth.journeys import age_band as to_age_band
 from synth.journeys import episodes_from_events
 from synth.models import prepare
 from synth.models.attributes import COLUMNS as ATTRIBUTE_COLUMNS
-from synth.models.attributes import RECORDED, DPMarginals, RecordedAttributes, SDVAttributes
+from synth.models.attributes import RecordedAttributes, SDVAttributes
 from synth.models.base import Generator, SyntheticTables, Window, frame_bytes, frame_from_bytes
-from synth.models.privacy import MAX_EPISODES, MAX_STEPS, PrivacyBudget
+from synth.models.privacy import PrivacyBudget
 from synth.schema import AGE_BANDS
 from synth.stages import EXIT_STAGES, GRAMMAR, HARD_EXITS, STAGES, START_STAGES
 
@@ -66,9 +68,7 @@ LEVELS = (
     ("prev", "cur"),
     ("cur",),
 )
-DP_LEVELS = (("cur", "history"), ("prev", "cur"), ("cur",))
 DURATION_LEVELS = (("prev", "cur", "next"), ("cur", "next"), ("cur",))
-DP_DURATION_LEVELS = (("cur", "next"), ("cur",))
 
 # Day bins (public, fixed): single days to two months, then coarser. A value is drawn uniformly
 # within its bin, so the tails never repeat a real child's exact number of days.
@@ -202,55 +202,41 @@ class JourneyModel(Generator):
     @classmethod
     def fit(cls, children: pd.DataFrame, events: pd.DataFrame, episodes: pd.DataFrame, window: Window,
             spec, budget: PrivacyBudget | None = None) -> JourneyModel:
-        dp = budget is not None
+        if budget is not None:  # differentially private: its own measurements (synth.models.private_journey)
+            from synth.models.private_journey import fit_private
+
+            return cls(*fit_private(children, events, window, spec, budget))
         tail = TAIL_CHILDREN
         kids = prepare.prepare_children(children, spec.rare_threshold)
         ev = prepare.prepare_events(events, spec.rare_threshold).sort_values(
             ["child_key", "episode_no", "step"], kind="mergesort").reset_index(drop=True)
         eps = episodes.sort_values(["child_key", "episode_no"], kind="mergesort").reset_index(drop=True)
         eps["history"] = prepare.history(eps)
-        if dp:
-            eps["history"] = prepare.history_dp(eps)
-            ev = ev[(ev["episode_no"] <= MAX_EPISODES) & (ev["step"] <= MAX_STEPS)]
-            eps = eps[eps["episode_no"] <= MAX_EPISODES]
-        if not dp:
-            kids["intensity"] = prepare.intensity(eps, kids["child_key"])
+        kids["intensity"] = prepare.intensity(eps, kids["child_key"])
         ctx = prepare.child_context(kids)
-        moves = _moves(ev, eps, ctx, window, weighted=not dp)
+        moves = _moves(ev, eps, ctx, window)
 
         tables: dict[str, pd.DataFrame] = {}
-        if dp:
-            one = _one_episode_per_child(moves, spec.seed)
-            tables["transitions"] = _dp_transitions(one, budget)
-            tables["durations"] = _dp_durations(one, budget)
-        else:
-            tables["transitions"] = _transitions(moves, spec.min_children)
-            tables["durations"], tables["duration_bounds"] = _durations(moves, spec.min_children, tail)
-        starts, lc_share = _starts(eps, window, budget, kids, tail)
+        tables["transitions"] = _transitions(moves, spec.min_children)
+        tables["durations"], tables["duration_bounds"] = _durations(moves, spec.min_children, tail)
+        starts, lc_share = _starts(eps, window, kids, tail)
         tables["starts"] = starts
-        repeats, gaps = _repeats(eps, window, budget, kids, tail)
-        tables["repeats"], tables["gaps"] = repeats, gaps
-        tables["details"] = _details(ev, eps, budget)
-
+        tables["repeats"], tables["gaps"] = _repeats(eps, window, kids, tail)
+        tables["details"] = _details(ev, eps)
         reached = prepare.reach(ev, kids["child_key"])
-        share = 1 / (len(ATTRIBUTE_COLUMNS) + len(RECORDED))  # of the attributes budget, per table
-        tables["recorded"] = RecordedAttributes.fit(kids, reached, spec.rare_threshold, budget, share).table
-        if dp:
-            attributes = DPMarginals.fit(kids, budget, share)
-        else:
-            attributes = SDVAttributes(spec.attributes, columns=(*ATTRIBUTE_COLUMNS, "intensity")).fit(
-                kids, epochs=spec.epochs, seed=spec.seed)
+        tables["recorded"] = RecordedAttributes.fit(kids, reached, spec.rare_threshold).table
+        attributes = SDVAttributes(spec.attributes, columns=(*ATTRIBUTE_COLUMNS, "intensity")).fit(
+            kids, epochs=spec.epochs, seed=spec.seed)
         params = {
             "window": window.to_dict(), "min_children": spec.min_children, "lc_share": lc_share,
-            "private": dp, "attributes": "dp_marginals" if dp else spec.attributes,
-            "levels": [list(x) for x in (DP_LEVELS if dp else LEVELS)],
-            "duration_levels": [list(x) for x in (DP_DURATION_LEVELS if dp else DURATION_LEVELS)],
-            "day_bins": (DP_DAY_BINS if dp else DAY_BINS).tolist(),
-            "privacy": budget.accounting() if dp else None,
+            "private": False, "attributes": spec.attributes,
+            "levels": [list(x) for x in LEVELS],
+            "duration_levels": [list(x) for x in DURATION_LEVELS],
+            "day_bins": DAY_BINS.tolist(), "privacy": None,
             "dropped_moves": int(moves.attrs.get("dropped", 0)),
-            "tail_children": None if dp else tail,
+            "tail_children": tail,
             # An episode is cut (left open) before it would outlast the tail-th longest child's.
-            "max_episode_days": None if dp else _pooled_bounds(
+            "max_episode_days": _pooled_bounds(
                 eps["duration_days"].to_numpy(dtype=np.int64), eps["child_key"].to_numpy(), tail)[1],
         }
         return cls(params, tables, attributes)
@@ -262,7 +248,7 @@ class JourneyModel(Generator):
         if isinstance(self.attributes, SDVAttributes):
             files["attributes.pkl"] = self.attributes.to_bytes()
         else:
-            self.params["marginals"] = self.attributes.marginals
+            self.params["mst"] = self.attributes.state
         return self.params, files
 
     @classmethod
@@ -270,7 +256,12 @@ class JourneyModel(Generator):
         tables = {name[: -len(".parquet")]: frame_from_bytes(data) for name, data in files.items()
                   if name.endswith(".parquet")}
         if params["attributes"] == "dp_marginals":
-            attributes = DPMarginals(params["marginals"])
+            raise ModelError("this model was trained with an earlier differential privacy method whose guarantee did "
+                             "not hold (data-dependent preprocessing); train it again.")
+        if params["attributes"] == "mst":
+            from synth.models.mst import MSTChildren
+
+            attributes = MSTChildren(params["mst"])
         else:
             attributes = SDVAttributes.from_bytes(params["attributes"], files["attributes.pkl"],
                                                   (*ATTRIBUTE_COLUMNS, "intensity"))
@@ -313,7 +304,33 @@ class JourneyModel(Generator):
         keys = np.char.add(f"syn{seed % 10000:04d}-", np.char.zfill(np.arange(1, n_children + 1).astype(str), 7))
         attrs.insert(0, "child_key", keys.astype(object))
         attrs["age_band"] = to_age_band(attrs["age_at_first_contact"]).astype(str)
-        ctx = prepare.child_context(attrs)
+        if self.params["private"]:
+            # A pool of journeys, three per child; each child takes one whose summary matches its record.
+            pool = self._sample_journeys(rng, pd.DataFrame({"age_band": np.full(3 * n_children, "*"),
+                                                            "intensity": "*"}))
+            events = _match_journeys(rng, attrs, pool)
+        else:
+            events = self._sample_journeys(rng, prepare.child_context(attrs))
+        events = self._with_details(rng, events.reset_index(drop=True), n_children)
+        events["child_key"] = keys.astype(object)[events["child"].to_numpy()]
+        events["date"] = pd.Timestamp("1970-01-01") + pd.to_timedelta(events["day"], unit="D")
+        events = events[["child_key", "episode_no", "step", "stage", "date", "source", "team", "need_code",
+                         "abuse_category", "closure_reason", "list_no", "derived"]].reset_index(drop=True)
+        episodes = episodes_from_events(events)
+        attrs = attrs[attrs["child_key"].isin(events["child_key"])].reset_index(drop=True)
+        reached = prepare.reach(events, attrs["child_key"])
+        if self.params["private"]:  # the record drew them; a list the journey never reached records nothing
+            children = not_recorded(attrs, reached)
+        else:
+            children = self.recorded.fill(attrs, reached, rng)
+        children = children[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
+                             "uasc", "missing_episodes", "previous_cp_plans"]]
+        return SyntheticTables(children, events, episodes)
+
+    def _sample_journeys(self, rng: np.random.Generator, ctx: pd.DataFrame) -> pd.DataFrame:
+        """Episodes walked for each row of `ctx` (age band, intensity): events with `child` (the row),
+        episode_no, step, stage, prev, day (days since 1970) and history, sorted."""
+        n_children = len(ctx)
         child_codes = {v: _codes(ctx[v], v) for v in ("age_band", "intensity")}
         intensity = ctx["intensity"].to_numpy().astype(str)
         w_start = (self.window.start - pd.Timestamp("1970-01-01")).days
@@ -359,19 +376,7 @@ class JourneyModel(Generator):
             again &= new_start <= w_end
             child, episode_no, history = child[again], episode_no[again] + 1, nxt_hist[again].astype(object)
             start_day, lc = new_start[again], np.zeros(int(again.sum()), dtype=bool)
-
-        events = pd.concat(records, ignore_index=True).sort_values(["child", "episode_no", "step"], kind="mergesort")
-        events = self._with_details(rng, events.reset_index(drop=True), n_children)
-        events["child_key"] = keys.astype(object)[events["child"].to_numpy()]
-        events["date"] = pd.Timestamp("1970-01-01") + pd.to_timedelta(events["day"], unit="D")
-        events = events[["child_key", "episode_no", "step", "stage", "date", "source", "team", "need_code",
-                         "abuse_category", "closure_reason", "list_no", "derived"]].reset_index(drop=True)
-        episodes = episodes_from_events(events)
-        attrs = attrs[attrs["child_key"].isin(events["child_key"])].reset_index(drop=True)
-        children = self.recorded.fill(attrs, prepare.reach(events, attrs["child_key"]), rng)
-        children = children[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
-                             "uasc", "missing_episodes", "previous_cp_plans"]]
-        return SyntheticTables(children, events, episodes)
+        return pd.concat(records, ignore_index=True).sort_values(["child", "episode_no", "step"], kind="mergesort")
 
     def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end):
         """Walk a batch of episodes (one per child) from their start to an exit or the window end."""
@@ -769,80 +774,11 @@ def _transition_domain() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["prev", "cur", "next"])
 
 
-def _reliable(totals: pd.Series, cells: pd.Series, scale: float) -> pd.Series:
-    """Contexts whose noisy total is clear of the noise in it (RELIABLE_SD standard deviations)."""
-    return totals >= RELIABLE_SD * scale * np.sqrt(2 * cells)
-
-
-def _dp_levels(d: pd.DataFrame, levels: list[list[str]], outcome: str, scale: float) -> pd.DataFrame:
-    """Sum unclipped noisy counts into coarser contexts; keep the detailed contexts only where the
-    signal clears the noise; clip at zero last."""
-    parts = []
-    for li, cols in enumerate(levels):
-        agg = d.groupby([*cols, outcome], as_index=False)["count"].sum() if li else d[[*cols, outcome, "count"]]
-        if li < len(levels) - 1:
-            g = agg.groupby(cols)["count"]
-            ok = _reliable(g.transform("sum"), g.transform("size") * (len(d) / max(len(agg), 1)), scale)
-            agg = agg[ok]
-        parts.append(agg.assign(level=li))
-    return _level_table(parts, noisy=True)
-
-
-def _one_episode_per_child(moves: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """The moves of one episode per child, picked by a seeded hash of the child's key and episode number.
-
-    Under differential privacy the noise grows with how many moves one child can add to a table. Taking
-    one episode per child halves that bound (MAX_STEPS + 2 moves instead of MAX_EPISODES times as many),
-    and so halves the noise on every next-stage and duration count. The pick depends on that child alone
-    (adding or removing another child changes no one else's pick), and not on the moves, so next-stage
-    chances given the episode's history stay unbiased."""
-    episodes = moves[["child_key", "episode_no"]].drop_duplicates()
-    rank = pd.util.hash_pandas_object(episodes, index=False, hash_key=f"fd-episode{seed % 10**6:06d}")
-    keep = episodes.assign(rank=rank.to_numpy()).sort_values("rank").drop_duplicates("child_key")
-    return moves.merge(keep[["child_key", "episode_no"]], on=["child_key", "episode_no"], how="inner")
-
-
-def _dp_transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
-    """Two noisy tables over the grammar's domain: (stage -> next), always used, and (previous
-    stage, stage -> next), used where its signal clears the noise. Moves come from one episode per
-    child, of at most MAX_STEPS + 2 moves (opening and END included): the sensitivity of each."""
-    domain = _transition_domain()
-    sensitivity = MAX_STEPS + 2
-    parts = []
-    domain = domain.merge(pd.DataFrame({"history": ["1", "2y", "2n"]}), how="cross")
-    for li, (cols, share) in enumerate(((["cur", "history"], 0.3), (["prev", "cur"], 0.3), (["cur"], 0.4))):
-        dom = domain[[*cols, "next"]].drop_duplicates()
-        counts = moves.groupby([*cols, "next"]).size().rename("true").reset_index()
-        d = dom.merge(counts, on=[*cols, "next"], how="left").fillna({"true": 0})
-        d["count"] = budget.noisy_counts(d["true"].to_numpy(), "transitions", sensitivity, share,
-                                         what=f"next-stage counts by {'+'.join(cols)}", clip=False)
-        if len(cols) > 1:
-            g = d.groupby(cols)["count"]
-            d = d[_reliable(g.transform("sum"), g.transform("size"), budget.scale("transitions", sensitivity, share))]
-        parts.append(d.drop(columns="true").assign(level=li))
-    return _level_table(parts, noisy=True)
-
-
-def _dp_durations(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
-    edges = _transition_domain()
-    edges = edges[(edges["next"] != END) & ~edges["cur"].isin([START, LC_START])][["cur", "next"]].drop_duplicates()
-    domain = edges.merge(pd.DataFrame({"bin": np.arange(len(DP_DAY_BINS) - 1)}), how="cross")
-    m = moves[moves["days"].notna() & (moves["next"] != END) & ~moves["cur"].isin([START, LC_START])]
-    m = m.assign(bin=_bin_of(m["days"].to_numpy(dtype=np.int64), DP_DAY_BINS))
-    counts = m.groupby(["cur", "next", "bin"]).size().rename("true").reset_index()
-    d = domain.merge(counts, on=["cur", "next", "bin"], how="left").fillna({"true": 0})
-    sensitivity = MAX_STEPS  # one episode per child (see _one_episode_per_child)
-    d["count"] = budget.noisy_counts(d["true"].to_numpy(), "durations", sensitivity=sensitivity,
-                                     what="day histograms per move", clip=False)
-    return _dp_levels(d.drop(columns="true"), [["cur", "next"], ["cur"]], "bin", budget.scale("durations", sensitivity))
-
-
 def _hist(values: np.ndarray, n_bins: int) -> np.ndarray:
     return np.bincount(np.clip(values, 0, n_bins - 1), minlength=n_bins)
 
 
-def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
-            kids: pd.DataFrame, k: int = TAIL_CHILDREN) -> tuple[pd.DataFrame, float]:
+def _starts(eps: pd.DataFrame, window: Window, kids: pd.DataFrame, k: int = TAIL_CHILDREN) -> tuple[pd.DataFrame, float]:
     """When first episodes start (7-day bins; per intensity too, when not private), and those
     open before the window (30-day bins; when not private, top-coded at the k-th longest and
     merged into bins of k children, `hi` holding the top)."""
@@ -854,29 +790,21 @@ def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
     lc = first[first["left_censored"]]
     lc_days = (window.start - lc["start_date"]).dt.days.clip(lower=1).to_numpy(dtype=np.int64)
     lc_top = np.nan
-    if budget is None and len(lc_days):
+    if len(lc_days):
         lc_top = float(_pooled_bounds(lc_days, lc["child_key"].to_numpy(), k)[1])
         lc_days = np.minimum(lc_days, int(lc_top))
     lc_off = _bin_of(lc_days, LC_OFFSET_BINS)
     lc_counts = _hist(lc_off, len(LC_OFFSET_BINS) - 1).astype(float)
-    if budget is None and len(lc_days):
+    if len(lc_days):
         merged = _merge_bins(pd.DataFrame({"all": 0, "bin": lc_off, "child_key": lc["child_key"].to_numpy(), "w": 1.0}),
                              ["all"], k, LC_OFFSET_BINS)
         lc_counts = np.zeros(len(LC_OFFSET_BINS) - 1)
         lc_counts[merged["bin"].to_numpy(dtype=np.int64)] = merged["count"].to_numpy(float)
     n_lc, n_all = float(len(lc)), float(len(first))
-    if budget is not None:
-        # Each child has one first episode: it adds 1 to one of the two histograms (sensitivity 1 each,
-        # disjoint, so they share one budget), and 1 to the left-censored count.
-        first_counts = budget.noisy_counts(first_counts, "starts", 1, share=0.5, what="first starts")
-        lc_counts = budget.noisy_counts(lc_counts, "starts", 1, share=0.25, what="open before the window")
-        n_lc, n_all = budget.noisy_counts(np.array([n_lc, n_all - n_lc]), "starts", 1, share=0.25,
-                                          what="left-censored share")
-        n_all = n_lc + n_all
     parts = [pd.DataFrame({"kind": "first", "bin": np.arange(n_bins), "count": first_counts, "width": START_BIN_DAYS}),
              pd.DataFrame({"kind": "lc_offset", "bin": np.arange(len(lc_counts)), "count": lc_counts, "width": 30,
                            "hi": lc_top})]
-    if budget is None and "intensity" in kids:
+    if "intensity" in kids:
         # Per intensity only in quarters, and only for classes of many children: a histogram of a few
         # children's start weeks would teach the generator when those children came.
         level = fresh["child_key"].map(kids.set_index("child_key")["intensity"]).to_numpy()
@@ -897,8 +825,7 @@ def _starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
     return pd.concat(parts, ignore_index=True), float(n_lc / n_all) if n_all > 0 else 0.0
 
 
-def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
-             kids: pd.DataFrame, k: int = TAIL_CHILDREN) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _repeats(eps: pd.DataFrame, window: Window, kids: pd.DataFrame, k: int = TAIL_CHILDREN) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Chance of another episode after an exit, by history, corrected for the window's end.
 
     p = (episodes followed by another) / sum over exited episodes of G(days left in the window),
@@ -913,15 +840,12 @@ def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
     exited = e[~e["censored"]].copy()
     exited["followed"] = nxt_start.loc[exited.index].notna()
     exited["gap"] = (nxt_start.loc[exited.index] - exited["end_date"]).dt.days
-    if budget is not None:
-        exited["next_history"] = np.where(exited["path"].str.contains("referral", regex=False), "2y", "2n")
-    else:
-        referred = e["path"].str.contains("referral", regex=False).astype(int)
-        so_far = referred.groupby(e["child_key"]).cumsum().loc[exited.index]
-        exited["next_history"] = prepare.history_label(exited["episode_no"].to_numpy() + 1, so_far.to_numpy())
+    referred = e["path"].str.contains("referral", regex=False).astype(int)
+    so_far = referred.groupby(e["child_key"]).cumsum().loc[exited.index]
+    exited["next_history"] = prepare.history_label(exited["episode_no"].to_numpy() + 1, so_far.to_numpy())
     exited["left"] = (window.end - exited["end_date"]).dt.days.clip(lower=0)
-    histories = sorted(exited["next_history"].unique()) if budget is None else ["2n", "2y"]
-    bins_edges = DAY_BINS if budget is None else DP_DAY_BINS
+    histories = sorted(exited["next_history"].unique())
+    bins_edges = DAY_BINS
     n_bins = len(bins_edges) - 1
     gap_rows, rep_rows = [], []
     seen = exited[exited["followed"]]
@@ -940,28 +864,16 @@ def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
     for h in histories:
         sub = exited[exited["next_history"] == h]
         gaps = sub.loc[sub["followed"], "gap"].clip(lower=0).to_numpy(dtype=np.int64)
-        weights = np.ones(len(gaps))
-        top = np.nan
-        if budget is None:  # long gaps are seen less often before the window closes (as in _moves)
-            weights = 1.0 / np.maximum(observed_chance(sub["left"].to_numpy(), gaps), 1.0 / MAX_WEIGHT)
-            counts, top = coded(gaps, sub.loc[sub["followed"], "child_key"].to_numpy(), weights, all_top)
-        else:
-            counts = np.bincount(_bin_of(gaps, bins_edges), weights=weights, minlength=n_bins).astype(float)
+        # Long gaps are seen less often before the window closes (as in _moves).
+        weights = 1.0 / np.maximum(observed_chance(sub["left"].to_numpy(), gaps), 1.0 / MAX_WEIGHT)
+        counts, top = coded(gaps, sub.loc[sub["followed"], "child_key"].to_numpy(), weights, all_top)
         followed = float(sub["followed"].sum())
-        if budget is not None:
-            share = 1 / (3 * len(histories))
-            counts = budget.noisy_counts(counts, "repeats", MAX_EPISODES, share, what=f"gaps {h}")
-            followed = float(budget.noisy_counts(np.array([followed]), "repeats", MAX_EPISODES, share,
-                                                 what=f"followed {h}")[0])
         cdf = np.cumsum(counts) / counts.sum() if counts.sum() > 0 else np.ones(n_bins)
         chance = cdf[_bin_of(sub["left"].to_numpy(dtype=np.int64), bins_edges)]
         denom = float(chance.sum())
-        if budget is not None:
-            denom = float(budget.noisy_counts(np.array([denom]), "repeats", MAX_EPISODES, share,
-                                              what=f"exposure {h}")[0])
         p = min(1.0, followed / denom) if denom > 0 else 0.0
-        rep_rows.append({"history": h, "p": p, "in_window": False, "bins": "dp" if budget is not None else "fine"})
-        if budget is None and "intensity" in kids:  # and per intensity, where there are enough episodes
+        rep_rows.append({"history": h, "p": p, "in_window": False, "bins": "fine"})
+        if "intensity" in kids:  # and per intensity, where there are enough episodes
             level = sub["child_key"].map(kids.set_index("child_key")["intensity"]).to_numpy()
             for value in np.unique(level):
                 mine = level == value
@@ -979,8 +891,7 @@ def _repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget | None,
                                                       "count": mine_counts, "hi": float(mine_top)}))
         gap_rows.append(pd.DataFrame({"history": h, "bin": np.arange(n_bins), "count": counts, "hi": float(top)}))
     gaps = pd.concat(gap_rows, ignore_index=True) if gap_rows else pd.DataFrame(columns=["history", "bin", "count"])
-    return pd.DataFrame(rep_rows, columns=["history", "p", "in_window"]), gaps.assign(
-        edges="dp" if budget is not None else "fine")
+    return pd.DataFrame(rep_rows, columns=["history", "p", "in_window"]), gaps.assign(edges="fine")
 
 
 DETAIL_FIELDS = ("team_label", "need_code", "abuse_category", "closure_reason", "list_no", "derived")
@@ -993,7 +904,7 @@ PUBLIC_DOMAINS = {
 }
 
 
-def _details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget | None) -> pd.DataFrame:
+def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
     """Value counts of event details by move (prev>stage, and *>stage), sources by episode start,
     and home teams by child."""
     ev = ev.copy()
@@ -1016,67 +927,97 @@ def _details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget | None) 
                                          on=["child_key", "episode_no"], how="left", suffixes=("_ev", ""))
     ep_first["source"] = ep_first["source"].fillna("=none")
 
-    if budget is None:
-        parts = []
-        for field in DETAIL_FIELDS:
-            for ctx_col in ("move", "wide"):
-                c = ev.groupby([ctx_col, field]).size().rename("count").reset_index()
-                parts.append(c.rename(columns={ctx_col: "context", field: "value"}).assign(field=field))
-        for ctx in ("narrow", "wide"):
-            key = ep_first["stage"] + "|" + (ep_first["history"] if ctx == "narrow" else "*")
-            c = ep_first.assign(context=key).groupby(["context", "source"]).size().rename("count").reset_index()
-            parts.append(c.rename(columns={"source": "value"}).assign(field="source"))
-        h = home.value_counts().rename("count").reset_index()
-        parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": h.iloc[:, 0], "count": h["count"]}))
-        out = pd.concat(parts, ignore_index=True)
-        out["value"] = out["value"].astype(str)
-        return out[["field", "context", "value", "count"]]
-    return _dp_details(ev, ep_first, home, budget)
-
-
-def _dp_details(ev: pd.DataFrame, ep_first: pd.DataFrame, home: pd.Series, budget: PrivacyBudget) -> pd.DataFrame:
-    from synth.schema import SOURCE_CODES
-
-    n_fields = len(DETAIL_FIELDS) + 2  # + source + home_team
-    share = 1 / n_fields
     parts = []
-    # Team names are not public: keep those whose noisy child count clears the stability threshold.
-    teams = home.value_counts()
-    noisy = budget.noisy_counts(teams.to_numpy(), "details", 1, share, what="home teams")
-    threshold = budget.stable_threshold("details", 1, share)
-    released = [t for t, c in zip(teams.index, noisy) if c > threshold]
-    parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": released,
-                               "count": [c for c, t in zip(noisy, teams.index) if t in released]}))
-    moves = _transition_domain()
-    contexts = sorted(set(moves["prev"] + ">" + moves["cur"]) | {f"*>{s}" for s in STAGES})
-    domains = {**PUBLIC_DOMAINS, "team_label": ("=home", "=none", *released)}
     for field in DETAIL_FIELDS:
-        values = domains[field]
-        d = pd.MultiIndex.from_product([contexts, values], names=["context", "value"]).to_frame(index=False)
-        narrow = ev.groupby(["move", field]).size().rename("true").reset_index().rename(
-            columns={"move": "context", field: "value"})
-        d = d.merge(narrow, on=["context", "value"], how="left").fillna({"true": 0})
-        is_wide = d["context"].str.startswith("*>")
-        d.loc[is_wide, "true"] = 0
-        d["count"] = budget.noisy_counts(d["true"].to_numpy(), "details", MAX_EPISODES * (MAX_STEPS + 1), share,
-                                         what=f"detail {field}", clip=False)
-        d["stage"] = d["context"].str.split(">").str[1]
-        wide = d[~is_wide].groupby(["stage", "value"], as_index=False)["count"].sum()
-        wide["context"] = "*>" + wide["stage"]
-        both = pd.concat([d[~is_wide][["context", "value", "count"]], wide[["context", "value", "count"]]])
-        parts.append(both.assign(field=field, count=both["count"].clip(lower=0).round()))
-    src_values = (*SOURCE_CODES, "=none")
-    ctx = [f"{s}|{h}" for s in (*START_STAGES, *LC_STAGES) for h in ("1", "2", "3")]
-    d = pd.MultiIndex.from_product([ctx, src_values], names=["context", "value"]).to_frame(index=False)
-    key = ep_first["stage"] + "|" + ep_first["history"]
-    c = ep_first.assign(context=key).groupby(["context", "source"]).size().rename("true").reset_index()
-    d = d.merge(c.rename(columns={"source": "value"}), on=["context", "value"], how="left").fillna({"true": 0})
-    d["count"] = budget.noisy_counts(d["true"].to_numpy(), "details", MAX_EPISODES, share, what="sources",
-                                     clip=False)
-    wide = d.assign(context=d["context"].str.split("|").str[0] + "|*").groupby(
-        ["context", "value"], as_index=False)["count"].sum()
-    both = pd.concat([d[["context", "value", "count"]], wide])
-    parts.append(both.assign(field="source", count=both["count"].clip(lower=0).round()))
+        for ctx_col in ("move", "wide"):
+            c = ev.groupby([ctx_col, field]).size().rename("count").reset_index()
+            parts.append(c.rename(columns={ctx_col: "context", field: "value"}).assign(field=field))
+    for ctx in ("narrow", "wide"):
+        key = ep_first["stage"] + "|" + (ep_first["history"] if ctx == "narrow" else "*")
+        c = ep_first.assign(context=key).groupby(["context", "source"]).size().rename("count").reset_index()
+        parts.append(c.rename(columns={"source": "value"}).assign(field="source"))
+    h = home.value_counts().rename("count").reset_index()
+    parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": h.iloc[:, 0], "count": h["count"]}))
     out = pd.concat(parts, ignore_index=True)
     out["value"] = out["value"].astype(str)
     return out[["field", "context", "value", "count"]]
+
+
+# ----------------------------------------------------------------------------------------------
+# Under differential privacy: children and journeys drawn jointly.
+# A child's record (synth.models.mst) says how many episodes it has, how many reached a referral,
+# which lists its journeys reached and whether the first was open when the window began; it takes a
+# journey from the pool with the same summary, or, where the pool has none, the same on fewer fields.
+MATCH_LEVELS = (
+    ("episodes", "referred", "assessed", "s47", "cp", "cla", "open_at_start"),
+    ("episodes", "referred", "assessed", "s47", "cp"),
+    ("episodes", "referred", "s47"),
+    ("episodes", "referred"),
+    ("episodes",),
+    (),
+)
+
+
+def journey_summary(events: pd.DataFrame) -> pd.DataFrame:
+    """Per sampled child (`child`): the journey fields of its record, as the record writes them."""
+    g = events.groupby("child")
+    yes = np.array(["no", "yes"], dtype=object)
+
+    def reached(stages) -> np.ndarray:
+        return yes[events["stage"].isin(stages).groupby(events["child"]).any().to_numpy().astype(int)]
+
+    referred = events.loc[events["stage"] == "referral"].groupby("child")["episode_no"].nunique()
+    opening = events[(events["episode_no"] == 1) & (events["step"] == 0)].set_index("child")["prev"] == LC_START
+    out = pd.DataFrame(index=g.size().index)
+    out["episodes"] = g["episode_no"].nunique().clip(upper=4).astype(str)
+    out["referred"] = referred.reindex(out.index).fillna(0).astype(int).clip(upper=3).astype(str)
+    out["assessed"] = reached(prepare.ASSESSED_STAGES)
+    out["s47"] = reached(["s47"])
+    out["cp"] = reached(["cp_plan"])
+    out["cla"] = reached(["cla"])
+    out["open_at_start"] = yes[opening.reindex(out.index).fillna(False).to_numpy().astype(int)]
+    return out
+
+
+def _match_journeys(rng: np.random.Generator, records: pd.DataFrame, pool: pd.DataFrame) -> pd.DataFrame:
+    """For each record, the events of a pool child whose journey summary matches it (`child` set to
+    the record's row). Pool children are used once each while they last, then again."""
+    summary = journey_summary(pool)
+    summary = summary.iloc[rng.permutation(len(summary))]
+    assigned = np.full(len(records), -1, dtype=np.int64)
+    for level in MATCH_LEVELS:
+        todo = np.flatnonzero(assigned < 0)
+        if not len(todo):
+            break
+        cols = list(level)
+        want = records.iloc[todo][cols].astype(str).agg("|".join, axis=1).to_numpy() if cols else np.full(len(todo), "")
+        have = summary[cols].astype(str).agg("|".join, axis=1).to_numpy() if cols else np.full(len(summary), "")
+        have_s = pd.DataFrame({"key": have, "child": summary.index.to_numpy()})
+        have_s["rank"] = have_s.groupby("key").cumcount()
+        size = have_s.groupby("key").size()
+        order = rng.permutation(len(todo))
+        w = pd.DataFrame({"key": want[order], "row": todo[order]})
+        w["size"] = w["key"].map(size).fillna(0).to_numpy(dtype=np.int64)
+        w = w[w["size"] > 0].copy()
+        w["rank"] = w.groupby("key").cumcount() % w["size"]
+        hit = w.merge(have_s, on=["key", "rank"], how="inner")
+        assigned[hit["row"].to_numpy()] = hit["child"].to_numpy()
+    mapping = pd.DataFrame({"row": np.arange(len(records)), "child": assigned})
+    out = mapping[mapping["child"] >= 0].merge(pool, on="child", how="inner")
+    out["child"] = out["row"]
+    return out.drop(columns="row").sort_values(["child", "episode_no", "step"], kind="mergesort")
+
+
+def not_recorded(children: pd.DataFrame, reached: pd.DataFrame) -> pd.DataFrame:
+    """Attributes of a list the child's journeys never reached set to what Annex A then holds."""
+    from synth.models.attributes import NOT_RECORDED, RECORDED
+
+    out = children.copy()
+    r = reached.set_index("child_key").reindex(out["child_key"])
+    flags = {"disability": "assessed", "uasc": "cla", "missing_episodes": "cla", "previous_cp_plans": "cp"}
+    assert set(flags) == set(NOT_RECORDED) and {f for f, _ in RECORDED.values()} == set(flags.values())
+    for col, flag in flags.items():
+        out.loc[~r[flag].fillna(False).to_numpy(dtype=bool), col] = NOT_RECORDED[col]
+    out["missing_episodes"] = out["missing_episodes"].astype(int)
+    out["previous_cp_plans"] = out["previous_cp_plans"].astype(int)
+    return out
