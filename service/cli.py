@@ -163,6 +163,11 @@ def _signing_key(key_file: Path | None = None) -> bytes:
 @click.option("--generator", default="journey", show_default=True, help="journey, sdv-par or sdv-hma.")
 @click.option("--epsilon", type=float, default=None, help="Differential privacy budget (journey only).")
 @click.option("--delta", type=float, default=None, help="DP delta (default 1e-6 with --epsilon).")
+@click.option("--window-start", metavar="YYYY-MM-DD", default=None,
+              help="First day of the extract window you declare; required with --epsilon (a window read off "
+                   "the records would reveal real dates). Without it the window is read from the data.")
+@click.option("--window-end", metavar="YYYY-MM-DD", default=None,
+              help="Last day of the declared extract window; required with --epsilon.")
 @click.option("--attributes", default="gaussian_copula", show_default=True,
               help="Child attribute synthesizer: gaussian_copula or ctgan.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs for CTGAN or PAR.")
@@ -172,14 +177,16 @@ def _signing_key(key_file: Path | None = None) -> bytes:
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model file.")
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
-def train(dataset_dir: Path, generator: str, epsilon: float | None, delta: float | None, attributes: str,
-          epochs: int | None, min_children: int, seed: int, out: Path, as_json: bool) -> None:
-    """Train a generator on a dataset's training children (a third is held out)."""
+def train(dataset_dir: Path, generator: str, epsilon: float | None, delta: float | None, window_start: str | None,
+          window_end: str | None, attributes: str, epochs: int | None, min_children: int, seed: int, out: Path,
+          as_json: bool) -> None:
+    """Train a generator on a dataset's training children (a third is held out). With --epsilon, declare
+    the extract window (--window-start, --window-end)."""
     from synth.dataset import read_dataset
     from synth.models import TrainingSpec, fit_model, validate_spec
 
     spec = TrainingSpec(generator=generator, epsilon=epsilon, delta=delta, attributes=attributes, epochs=epochs,
-                        min_children=min_children, seed=seed)
+                        min_children=min_children, seed=seed, window_start=window_start, window_end=window_end)
     validate_spec(spec)
     model = fit_model(read_dataset(dataset_dir), spec)
     model.save(out, _signing_key())

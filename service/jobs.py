@@ -151,6 +151,10 @@ def run_ingest(store: Store, dataset_id: str, progress: Progress) -> None:
                       "children": report["children"]})
 
 
+def _iso(d) -> str | None:
+    return None if d is None else d.isoformat()
+
+
 def run_train(store: Store, model_id: str, progress: Progress) -> None:
     from synth.dataset import read_dataset
     from synth.models import TrainingSpec, fit_model
@@ -158,10 +162,12 @@ def run_train(store: Store, model_id: str, progress: Progress) -> None:
     with store.read() as s:
         m = store.get(s, TrainedModel, model_id)
         dataset_id, generator, epsilon = m.dataset_id, m.generator, m.epsilon
+        spec = TrainingSpec(generator=generator, epsilon=epsilon, window_start=_iso(m.window_start),
+                            window_end=_iso(m.window_end))
     progress(10, "reading the dataset")
     dataset = read_dataset(store.dataset_dir(dataset_id))
     progress(20, f"training {generator}")
-    model = fit_model(dataset, TrainingSpec(generator=generator, epsilon=epsilon))
+    model = fit_model(dataset, spec)
     progress(90, "saving the model")
     tmp = store.tmp_path("model")
     model.save(tmp, store.signing_key())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
@@ -137,27 +138,49 @@ def delete_dataset(store: Store, user: User, dataset_id: str) -> None:
 
 
 # -- models -----------------------------------------------------------------------------------
-def request_model(store: Store, runner, user: User, dataset_id: str, generator: str,
-                  epsilon: float | None) -> tuple[TrainedModel, Job]:
+def _declared_window(spec) -> tuple[date | None, date | None]:
+    """Check the spec (ModelError -> 422) and return its declared window as the dates training will use."""
     from synth.errors import ModelError
-    from synth.models import TrainingSpec, validate_spec
+    from synth.models import declared_window, validate_spec
 
-    require(user, "model:create")
     try:
-        validate_spec(TrainingSpec(generator=generator, epsilon=epsilon))
+        validate_spec(spec)
+        window = declared_window(spec)
     except ModelError as exc:
         raise WorkflowError(exc.message, 422) from None
+    return (None, None) if window is None else (window.start.date(), window.end.date())
+
+
+def request_model(store: Store, runner, user: User, dataset_id: str, generator: str, epsilon: float | None,
+                  window_start: date | str | None = None,
+                  window_end: date | str | None = None) -> tuple[TrainedModel, Job]:
+    """Start training. With epsilon the council must declare the extract window (window_start and
+    window_end, ISO dates): a window read off the records would reveal real dates."""
+    from synth.models import TrainingSpec
+
+    require(user, "model:create")
+    start, end = _declared_window(TrainingSpec(generator=generator, epsilon=epsilon,
+                                               window_start=_iso(window_start), window_end=_iso(window_end)))
     with store.write() as s:
         ds = get_dataset(store, s, user, dataset_id)
         if ds.status != "ready":
             raise WorkflowError(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.", 409)
-        m = TrainedModel(id=new_id(), dataset_id=ds.id, owner_id=user.id, generator=generator, epsilon=epsilon)
+        m = TrainedModel(id=new_id(), dataset_id=ds.id, owner_id=user.id, generator=generator, epsilon=epsilon,
+                         window_start=start, window_end=end)
         s.add(m)
         job = _new_job(store, s, runner, "train", "model", m.id, user)
         audit.record(store, s, user, "model.requested", "model", m.id,
-                     {"dataset": ds.id, "generator": generator, "epsilon": epsilon})
+                     {"dataset": ds.id, "generator": generator, "epsilon": epsilon,
+                      "window_start": _iso(start), "window_end": _iso(end)})
     runner.submit(job.id)
     return m, job
+
+
+def _iso(d: date | str | None) -> str | None:
+    """A date as YYYY-MM-DD (strings pass as given, for validate_spec to judge); empty means none."""
+    if d is None or d == "":
+        return None
+    return d.isoformat() if isinstance(d, date) else str(d).strip() or None
 
 
 def get_model(store: Store, s, user: User, model_id: str) -> TrainedModel:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -67,6 +67,10 @@ class TrainedModel(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     generator: Mapped[str] = mapped_column(String(20))
     epsilon: Mapped[float | None] = mapped_column(nullable=True)
+    # The extract window the council declared (both days included); required with epsilon, because a
+    # window read off the records would reveal real dates. None: not declared, read from the data.
+    window_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    window_end: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="training")  # training | ready | failed
     privacy: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     training_children: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import uuid
 import zipfile
@@ -121,6 +122,40 @@ def public_window(window: dict | None) -> dict | None:
     return {k: (str(v)[:7] if v else v) for k, v in window.items() if k in ("start", "end")}
 
 
+def epsilon_in_words(epsilon: float) -> str:
+    """What epsilon means, for a reviewer or a developer who has not met differential privacy."""
+    factor = math.exp(epsilon)
+    return (f"The generator was trained with differential privacy, epsilon {epsilon:g}. Whatever any one child's "
+            f"records hold, training with or without that child makes any result (this model, this release, any "
+            f"figure computed from them) at most {factor:.1f} times more likely (e to the power {epsilon:g}). The "
+            "smaller epsilon, the less any one child can show through, and the noisier the counts the generator "
+            "learnt from. Each of those counts carries noise of the scale below: with 95% chance a count is within "
+            "the bound of the true one.")
+
+
+def bound_text(measurement: dict) -> str:
+    b = measurement.get("bound95")
+    return f"+/-{b:.0f}" if b is not None else "selection"
+
+
+def privacy_card(privacy: dict) -> str:
+    """The data card's differential privacy section: epsilon in words, each measurement's error bar."""
+    rows = "\n".join(f"| {m['what']} | {m['cells']:,} | {m['sensitivity']:g} | {m['scale']:.1f} | "
+                     f"{bound_text(m)} |"
+                     for m in privacy.get("measurements") or [])
+    noisy = privacy.get("training_children_noisy")
+    n_text = (f"\nThe generator learnt from about {noisy:,} children (a noisy count, +/-"
+              f"{privacy.get('training_children_bound95', 0):.0f} at 95%).\n" if noisy is not None else "")
+    return f"""
+## Differential privacy
+{epsilon_in_words(privacy['epsilon'])}
+{n_text}
+| what was measured | cells | sensitivity | noise scale | 95% error bound per cell |
+|---|---|---|---|---|
+{rows}
+"""
+
+
 def data_card(manifest: dict, report: dict) -> str:
     """The README of a bundle, from its manifest and the public report (`DisclosureReport.public_dict`)."""
     f = manifest["frontdoor"]
@@ -133,6 +168,7 @@ def data_card(manifest: dict, report: dict) -> str:
     w = f.get("window") or {}
     window_text = (f"in the months {w['start']} to {w['end']}" if w.get("start") and w.get("end") else
                    "over the period the council's records cover")
+    privacy_text = privacy_card(dp) if dp else ""
     trained = (f"\n- The generator learnt from {rel['trained_on_children']} of the council's children; "
                f"{rel['held_out_children']} more were held out to test it (rounded to the nearest 10)."
                if rel.get("trained_on_children") and rel.get("held_out_children") else "")
@@ -165,7 +201,7 @@ Verdict: **{report['verdict'].upper()}**.
 Requested by a {f.get('created_by_role') or 'data owner'}; approved by: {', '.join(f.get('approved_by_roles') or []) or 'not yet approved'}.
 Public report (results and thresholds, no real figures): `disclosure_report.html`. Checksums of every file:
 `datapackage.json`.
-"""
+{privacy_text}"""
 
 
 def aggregate_data_card(manifest: dict, report: dict) -> str:

@@ -134,8 +134,10 @@ def _rereferral_counts(events) -> set[int]:
 
 
 class Scanner:
-    def __init__(self, real: RealFigures, allowed: set[int] = frozenset()):
-        self.real, self.allowed = real, set(allowed)
+    def __init__(self, real: RealFigures, allowed: set[int] = frozenset(), public: set[float] = frozenset()):
+        """`allowed`: whole numbers a release may print (its own synthetic sizes); `public`: decimals
+        that are functions of public constants only (a DP release's per-measurement epsilons)."""
+        self.real, self.allowed, self.public = real, set(allowed), {round(v, 4) for v in public}
 
     def number(self, where: str, text: str, value: float | int | None = None) -> list[Finding]:
         """One number as written (`text`); `value` when it is already parsed (JSON)."""
@@ -149,7 +151,7 @@ class Scanner:
                 return [Finding(where, text, f"the exact {name}")]
             return []
         decimals = _decimals(text)
-        if decimals >= 4 and self.real.is_ratio(value):
+        if decimals >= 4 and self.real.is_ratio(value) and round(value, 4) not in self.public:
             return [Finding(where, text, f"equals {self.real.why_ratio(value)}")]
         return []
 

@@ -13,6 +13,9 @@ KIND_DESCRIPTION = ("synthetic: synthetic records sampled from the model and a m
                     "model's dataset's real counts under the profile's disclosure control (threshold, rounding, "
                     "secondary suppression), no records, checked against every earlier published release of the "
                     "same dataset")
+WINDOW_DESCRIPTION = ("the extract window the council declares, YYYY-MM-DD, both days included (e.g. 2019-04-01 to "
+                      "2025-03-31); required with epsilon, since a window read off the records would reveal real "
+                      "dates; without epsilon optional (otherwise read from the data)")
 
 
 class Strict(Schema):
@@ -52,6 +55,8 @@ class ModelCreateSchema(Strict):
     dataset_id = fields.String(required=True)
     generator = fields.String(load_default="journey", validate=validate.OneOf(GENERATORS))
     epsilon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+    window_start = fields.Date(load_default=None, allow_none=True, metadata={"description": WINDOW_DESCRIPTION})
+    window_end = fields.Date(load_default=None, allow_none=True, metadata={"description": WINDOW_DESCRIPTION})
 
 
 class ModelSchema(Strict):
@@ -59,6 +64,8 @@ class ModelSchema(Strict):
     dataset_id = fields.String()
     generator = fields.String()
     epsilon = fields.Float(allow_none=True)
+    window_start = fields.Date(allow_none=True, metadata={"description": "the declared extract window's first day"})
+    window_end = fields.Date(allow_none=True, metadata={"description": "the declared extract window's last day"})
     status = fields.String(metadata={"description": "training | ready | failed"})
     privacy = fields.Dict(allow_none=True)
     training_children = fields.Integer(allow_none=True)

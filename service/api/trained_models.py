@@ -21,9 +21,10 @@ class Models(MethodView):
 
     @blp.arguments(ModelCreateSchema)
     def post(self, body: dict):
-        """Train a generator on a dataset; the training runs as a job (202)."""
+        """Train a generator on a dataset; the training runs as a job (202). With epsilon, declare the
+        extract window (window_start, window_end)."""
         m, job = operations.request_model(store(), runner(), user(), body["dataset_id"], body["generator"],
-                                          body.get("epsilon"))
+                                          body.get("epsilon"), body.get("window_start"), body.get("window_end"))
         return {"model": ModelSchema().dump(m), "job": JobSchema().dump(job)}, 202
 
 

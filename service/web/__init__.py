@@ -224,9 +224,10 @@ def train(dataset_id: str):
     except ValueError:
         flash("Epsilon must be a number, for example 1 or 4; leave it empty for no differential privacy.", "error")
         return redirect(url_for("web.dataset_page", dataset_id=dataset_id))
+    window = (request.form.get("window_start", "").strip(), request.form.get("window_end", "").strip())
     try:
         _, job = operations.request_model(store, _runner(), g.web_user, dataset_id,
-                                          request.form.get("generator", "journey"), epsilon)
+                                          request.form.get("generator", "journey"), epsilon, *window)
     except WorkflowError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.dataset_page", dataset_id=dataset_id))

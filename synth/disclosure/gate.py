@@ -198,6 +198,8 @@ def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", relea
         "dataset_lineage": real.lineage_hash[:16],
         "window": f"{window.get('start')} to {window.get('end')}" if window else None,
     }
+    if privacy:  # the public report carries the model's noisy count instead of the real ones
+        release_info["trained_on_children_dp"] = privacy.get("training_children_noisy")
     fid = None
     if fidelity:
         from synth.evaluate import evaluate
@@ -205,7 +207,7 @@ def run_gate(real: Dataset, synth: Dataset, profile_name: str = "default", relea
         fid = evaluate(parts["training"], synth, holdout=parts["holdout"], train_real=parts["training"], seed=seed)
         fid["durations"].pop("moves", None)
         fid["journey_shares"] = journey_shares(parts["training"].episodes, synth.episodes, profile)
-    report = DisclosureReport(profile, checks, release_info, fid)
+    report = DisclosureReport(profile, checks, release_info, fid, privacy=privacy)
     return GateResult(report, map_json)
 
 

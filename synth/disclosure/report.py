@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from synth.bundle import bound_text, epsilon_in_words
 from synth.disclosure.profiles import Profile
 from synth.disclosure.records import Check
 
@@ -52,7 +53,9 @@ ROUND_REAL_TOTALS = 10  # DfE convention for totals
 PUBLIC_FACTS = {"release_id": "as is", "version": "as is", "synthetic_children": "as is", "generator": "as is",
                 "differential_privacy": "as is", "threshold_set": "as is", "trained_on_children": "rounded",
                 "held_out_children": "rounded", "dataset_lineage": "as is", "window": "months", "kind": "as is",
-                "earlier_releases": "as is"}  # an aggregate release's real_children stays inside (the map has it, controlled)
+                "earlier_releases": "as is", "trained_on_children_dp": "as is"}
+# Under differential privacy no real count is published, rounded or not: the noisy one instead.
+DP_WITHHELD = ("trained_on_children", "held_out_children")  # an aggregate release's real_children stays inside (the map has it, controlled)
 
 
 def about(n: int, base: int = ROUND_REAL_TOTALS) -> str:
@@ -70,8 +73,11 @@ def months(text) -> str | None:
 def public_release_facts(release: dict, threshold_set: str | None = None) -> dict:
     """The release facts fit for developers: unknown facts are left out."""
     out = {}
+    private = "trained_on_children_dp" in release
     for key, value in release.items():
         how = PUBLIC_FACTS.get(key)
+        if private and key in DP_WITHHELD:
+            continue
         if how == "as is" and not isinstance(value, dict | list):
             out[key] = value
         elif how == "rounded" and isinstance(value, int | float) and not isinstance(value, bool):
@@ -94,6 +100,7 @@ class DisclosureReport:
     checks: list[Check]
     release: dict = field(default_factory=dict)
     fidelity: dict | None = None
+    privacy: dict | None = None  # the model's DP accounting (noise scales only: public)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -111,6 +118,7 @@ class DisclosureReport:
             "release": self.release,
             "checks": [c.to_dict() for c in self.checks],
             "fidelity": self.fidelity,
+            "privacy": self.privacy,
         }
 
     def to_json(self) -> str:
@@ -134,6 +142,7 @@ class DisclosureReport:
                         "threshold": c.threshold, "explanation": public_explanation(c)} for c in self.checks],
             "note": PUBLIC_NOTE,
             "fidelity_note": FIDELITY_NOTE,
+            "privacy": self.privacy,
         }
 
     def public_json(self) -> str:
@@ -255,9 +264,27 @@ version {html.escape(ts['version'])}: {html.escape(ts['description'])}</p>{kind_
 <p>{about_checks}</p>
 <table><thead><tr><th>Result</th><th>Check</th><th>{found}</th>{measure_head}<th>Threshold</th></tr></thead>
 <tbody>{check_rows}</tbody></table>
+{_privacy_html(d.get("privacy"))}
 {fidelity}
 </main></body></html>
 """
+
+
+def _privacy_html(privacy: dict | None) -> str:
+    if not privacy:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(str(m['what']))}</td><td>{m['cells']:,}</td><td>{m['sensitivity']:g}</td>"
+        f"<td>{m['epsilon']:.4f}</td><td>{m['scale']:.1f}</td><td>"
+        f"{bound_text(m).replace('+/-', '&plusmn;')}</td></tr>"
+        for m in privacy.get("measurements") or [])
+    noisy = privacy.get("training_children_noisy")
+    n_text = (f"<p>Children learnt from, as a noisy count: about {noisy:,} (&plusmn;{privacy.get('training_children_bound95', 0):.0f}"
+              " at 95%).</p>" if noisy is not None else "")
+    return (f'<h2 id="differential-privacy">Differential privacy</h2><p>{html.escape(epsilon_in_words(privacy["epsilon"]))}'
+            f"</p>{n_text}<table><thead><tr><th>What was measured</th><th>Cells</th><th>Sensitivity</th>"
+            "<th>Epsilon</th><th>Noise scale</th><th>95% error bound per cell</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def _fidelity_html(fid: dict, ts: dict) -> str:

@@ -11,6 +11,7 @@ never seen. Heavy libraries (SDV, torch) are imported only inside the implementa
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -74,10 +75,11 @@ def declared_window(spec: TrainingSpec) -> Window | None:
     if spec.window_start is None or spec.window_end is None:
         raise ModelError("declare both ends of the extract window (window_start and window_end), or neither.")
     try:
-        start, end = pd.Timestamp(spec.window_start), pd.Timestamp(spec.window_end)
-    except (ValueError, TypeError) as exc:
-        raise ModelError(f"the extract window must be two dates (YYYY-MM-DD): {exc}.") from None
-    if pd.isna(start) or pd.isna(end) or end <= start:
+        start, end = (pd.Timestamp(date.fromisoformat(str(d)[:10])) for d in (spec.window_start, spec.window_end))
+    except (ValueError, TypeError):
+        raise ModelError(f"the extract window must be two dates (YYYY-MM-DD), not {spec.window_start!r} to "
+                         f"{spec.window_end!r}.") from None
+    if end <= start:
         raise ModelError(f"the extract window must end after it starts, not {spec.window_start} to {spec.window_end}.")
     if (end - start).days > 20 * 366:
         raise ModelError("the extract window is longer than 20 years; Annex A lists cover at most a few years.")

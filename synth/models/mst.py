@@ -109,7 +109,8 @@ class MSTChildren:
         scales = {"one": budget.scale(part, 1, SHARES["one_way"] / len(cols)),
                   "two": budget.scale(part, 1, SHARES["two_way"] / n_pairs)}
         marginals = _estimate(one_way, two_way, scales, total) if estimate else {}
-        return cls({"columns": cols, "noisy_children": int(round(total)), "domains": {c: [_plain(v) for v in CHILD_DOMAINS[c]] for c in cols},
+        sd = scales["one"] * np.sqrt(2 / sum(1 / len(v) for v in one_way.values()))
+        return cls({"columns": cols, "noisy_children": int(round(total)), "noisy_children_bound95": 1.96 * float(sd), "domains": {c: [_plain(v) for v in CHILD_DOMAINS[c]] for c in cols},
                     "edges": [list(e) for e in edges], "marginals": {f"{a}|{b}": m.tolist()
                                                                    for (a, b), m in marginals.items()}})
 

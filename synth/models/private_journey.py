@@ -121,7 +121,9 @@ def fit_private(children: pd.DataFrame, events: pd.DataFrame, window: Window, sp
         "window": window.to_dict(), "min_children": spec.min_children, "lc_share": lc_share, "private": True,
         "attributes": "mst", "levels": [list(x) for x in DP_LEVELS],
         "duration_levels": [list(x) for x in DP_DURATION_LEVELS], "day_bins": jm.DP_DAY_BINS.tolist(),
-        "privacy": budget.accounting(), "tail_children": None, "max_episode_days": None,
+        "privacy": {**budget.accounting(), "training_children_noisy": children_model.state["noisy_children"],
+                    "training_children_bound95": children_model.state["noisy_children_bound95"]},
+        "tail_children": None, "max_episode_days": None,
         "noisy_children": children_model.state["noisy_children"],
     }
     return params, tables, children_model

@@ -15,6 +15,7 @@ from synth.split import holdout_mask, split_tables
 from synth.stages import is_valid_path
 
 KEY = b"s" * 32
+WINDOW = {"window_start": "2021-04-01", "window_end": "2025-03-31"}  # the fixture council's extract (public)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def model(dataset):
 
 @pytest.fixture(scope="module")
 def private_model(dataset):
-    return fit_model(dataset, TrainingSpec(epsilon=2.0, seed=1))
+    return fit_model(dataset, TrainingSpec(epsilon=2.0, seed=1, **WINDOW))
 
 
 @pytest.mark.parametrize("seed,n", [(1, 500), (2, 1500), (3, 3000)])
@@ -94,9 +95,57 @@ def test_private_model_records_the_budget_it_spent(private_model, tmp_path):
     meta = json.loads(zipfile.ZipFile(private_model.save(tmp_path / "p.fdm", KEY)).read("model.json"))
     privacy = meta["privacy"]
     assert privacy["epsilon"] == 2.0 and 0 < privacy["epsilon_spent"] <= 2.0 + 1e-9
-    assert set(privacy["by_part"]) == {"attributes", "starts", "repeats", "transitions", "durations", "details"}
+    assert set(privacy["by_part"]) == {"children", "starts", "repeats", "transitions", "durations", "details"}
     assert privacy["contribution_bound"]["episodes_per_child"] >= 1
-    assert "attributes.pkl" not in meta["files"]  # no SDV model under DP: noisy marginals only
+    assert privacy["noise_library"] == "opendp"
+    assert all(m["scale"] > 0 for m in privacy["measurements"])
+    assert "attributes.pkl" not in meta["files"]  # no SDV model under DP: the MST's marginals only
+
+
+def test_private_model_file_holds_only_noisy_or_public_values(private_model, dataset, tmp_path):
+    """The window is the declared one, the training count is noisy, and nothing counts dropped moves."""
+    meta = json.loads(zipfile.ZipFile(private_model.save(tmp_path / "p.fdm", KEY)).read("model.json"))
+    assert meta["window"] == {"start": WINDOW["window_start"], "end": WINDOW["window_end"]}
+    assert "dropped_moves" not in meta["params"] and "noisy_children" in meta["params"]
+    real_training = len(split_tables(dataset.children, dataset.events, dataset.episodes, dataset.lineage_hash,
+                                     "training")[0])
+    assert meta["training_children"] == meta["params"]["noisy_children"]
+    assert meta["training_children"] != real_training or abs(meta["training_children"] - real_training) < 200
+
+
+def test_private_model_keeps_children_with_several_episodes(private_model, dataset):
+    """Episodes after the second used to be dropped before the repeat model (issue 12): 2+ episodes
+    were 13.4% under DP against 23.4% real."""
+    s = private_model.sample(3000, 5)
+    synth_multi = (s.episodes.groupby("child_key").size() >= 2).mean()
+    real_multi = (dataset.episodes.groupby("child_key").size() >= 2).mean()
+    assert abs(synth_multi - real_multi) < 0.08, (synth_multi, real_multi)
+
+
+def test_private_model_relates_who_a_child_is_to_what_happens(private_model):
+    """Journeys match each child's MST record: a disability is recorded only for an assessed child,
+    UASC status only in care."""
+    s = private_model.sample(3000, 6)
+    assessed = s.children["child_key"].isin(s.events.loc[s.events["stage"].isin(
+        ["assessment", "strategy", "s47", "icpc", "cin_plan", "cp_plan", "cla"]), "child_key"])
+    assert (s.children.loc[~assessed, "disability"] == "unknown").all()
+    in_care = s.children["child_key"].isin(s.events.loc[s.events["stage"] == "cla", "child_key"])
+    assert (s.children.loc[~in_care, "uasc"] == "no").all()
+
+
+def test_private_training_needs_a_declared_window(dataset):
+    with pytest.raises(ModelError, match="declare the extract window"):
+        fit_model(dataset, TrainingSpec(epsilon=1.0))
+
+
+def test_models_trained_with_the_old_private_method_are_refused(private_model, tmp_path):
+    """Earlier DP models looked at the data before the noise: loading one says to train again."""
+    from synth.models.base import read_model_file
+    from synth.models.journey import JourneyModel
+
+    meta, files = read_model_file(private_model.save(tmp_path / "p.fdm", KEY), KEY)
+    with pytest.raises(ModelError, match="train it again"):
+        JourneyModel.from_state({**meta["params"], "attributes": "dp_marginals"}, files)
 
 
 def test_changed_foreign_or_damaged_model_files_are_refused(model, tmp_path):
@@ -128,6 +177,9 @@ def test_changed_foreign_or_damaged_model_files_are_refused(model, tmp_path):
     (TrainingSpec(epsilon=-1), "positive"),
     (TrainingSpec(generator="sdv-hma", epsilon=1), "only available with the journey"),
     (TrainingSpec(delta=1e-6), "needs --epsilon"),
+    (TrainingSpec(epsilon=1, window_start="2021-04-01"), "both ends"),
+    (TrainingSpec(epsilon=1, window_start="2025-04-01", window_end="2021-03-31"), "end after it starts"),
+    (TrainingSpec(epsilon=1, window_start="April", window_end="2021-03-31"), "two dates"),
     (TrainingSpec(attributes="magic"), "attribute synthesizer"),
 ])
 def test_bad_training_requests_are_refused(dataset, spec, message):

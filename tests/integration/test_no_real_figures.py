@@ -143,6 +143,56 @@ def test_the_public_report_has_results_and_thresholds_but_no_measures(gate, figu
     assert full["fidelity"] and all("metric" in c and "details" in c for c in full["checks"])
 
 
+# -- a differentially private release: noisy counts only, each with its error bar --------------
+@pytest.fixture(scope="module")
+def private_bundle(real, tmp_path_factory):
+    spec = TrainingSpec(seed=3, epsilon=1.0, window_start="2021-04-01", window_end="2025-03-31")
+    model = fit_model(real, spec)
+    out = tmp_path_factory.mktemp("nrf_dp") / "s"
+    write_synthetic(out, model.sample(SYNTHETIC_CHILDREN, 3), model, 3)
+    synthetic = read_dataset(out)
+    gate = run_gate(real, synthetic, "default", release={"release_id": "r-dp", "version": 1})
+    path = write_bundle(tmp_path_factory.mktemp("nrf_dp_bundle") / "b.zip", synthetic, gate.map_json, gate.report,
+                        "r-dp", real.lineage_hash)
+    return path, synthetic, gate
+
+
+def test_a_private_bundle_carries_no_real_count_not_even_rounded(private_bundle, figures):
+    """Under DP the public report gives the model's noisy count of training children, not the real one
+    rounded to 10 (rounding is disclosure control, not differential privacy); no exact figure either."""
+    path, synthetic, gate = private_bundle
+    # Each measurement's epsilon is the budget times its public share: allowed, and nothing else.
+    shares = {m["epsilon"] for m in read_bundle(path).manifest["frontdoor"]["privacy"]["measurements"]}
+    found = Scanner(figures, synthetic_sizes(synthetic), public=shares).bundle(path)
+    assert not found, "real figures in the private bundle:\n" + "\n".join(map(str, found[:20]))
+    with zipfile.ZipFile(path) as zf:
+        text = {name: zf.read(name).decode() for name in zf.namelist()}
+    rounded = {about(figures.exact["training children"]), about(figures.exact["holdout children"])}
+    for name, body in text.items():
+        for r in rounded:
+            assert r not in body or r == "about 0", f"{r} (a rounded real count) in {name}"
+    rel = json.loads(text["disclosure_report.json"])["release"]
+    assert "trained_on_children" not in rel and "held_out_children" not in rel
+    assert isinstance(rel["trained_on_children_dp"], int)
+    # The reviewers' report keeps the exact figures inside the service.
+    assert gate.report.to_dict()["release"]["trained_on_children"] == figures.exact["training children"]
+
+
+def test_a_private_bundle_explains_epsilon_and_gives_every_measurement_its_error_bar(private_bundle):
+    path, _, _ = private_bundle
+    b = read_bundle(path)
+    privacy = b.manifest["frontdoor"]["privacy"]
+    assert privacy["noise_library"] == "opendp" and privacy["epsilon"] == 1.0
+    laplace = [m for m in privacy["measurements"] if m["mechanism"] == "laplace"]
+    assert laplace and all(m["bound95"] == pytest.approx(m["scale"] * 2.9957, rel=1e-3) for m in laplace)
+    card = b.files["README.md"].decode()
+    assert "## Differential privacy" in card and "2.7 times more likely" in card
+    assert all(m["what"] in card for m in privacy["measurements"])
+    page = b.files["disclosure_report.html"].decode()
+    assert 'id="differential-privacy"' in page and "95% error bound" in page
+    assert b.manifest["frontdoor"]["window"] == {"start": "2021-04", "end": "2025-03"}  # declared, shown in months
+
+
 # -- an aggregate release: real counts, but only through disclosure control -------------------
 @pytest.fixture(scope="module")
 def aggregate_bundle(real, tmp_path_factory):
