@@ -949,9 +949,10 @@ def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
 # which lists its journeys reached and whether the first was open when the window began; it takes a
 # journey from the pool with the same summary, or, where the pool has none, the same on fewer fields.
 MATCH_LEVELS = (
-    ("episodes", "referred", "assessed", "s47", "cp", "cla", "open_at_start"),
-    ("episodes", "referred", "assessed", "s47", "cp"),
-    ("episodes", "referred", "s47"),
+    ("episodes", "referred", "rereferred", "assessed", "s47", "cp", "cla", "open_at_start"),
+    ("episodes", "referred", "rereferred", "assessed", "s47", "cp"),
+    ("episodes", "referred", "rereferred", "s47"),
+    ("episodes", "referred", "rereferred"),
     ("episodes", "referred"),
     ("episodes",),
     (),
@@ -971,6 +972,10 @@ def journey_summary(events: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=g.size().index)
     out["episodes"] = g["episode_no"].nunique().clip(upper=4).astype(str)
     out["referred"] = referred.reindex(out.index).fillna(0).astype(int).clip(upper=3).astype(str)
+    from synth.models.private_journey import rereferred_children
+
+    again = rereferred_children(events["child"], events["stage"], events["day"])
+    out["rereferred"] = yes[out.index.isin(again).astype(int)]
     out["assessed"] = reached(prepare.ASSESSED_STAGES)
     out["s47"] = reached(["s47"])
     out["cp"] = reached(["cp_plan"])

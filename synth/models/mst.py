@@ -2,14 +2,15 @@
 
 One record per child over public domains: the attributes Annex A records (sex, ethnicity group,
 age, disability, UASC status, missing episodes, previous CP plans) and a summary of the child's
-journeys (how many episodes, how many reached a referral, whether any reached an assessment, a
+journeys (how many episodes, how many reached a referral, whether one came within 12 months of another, whether any reached an assessment, a
 Section 47 enquiry, a CP plan, care, whether the first was already open when the window began, the
 first source's group). MST measures every 1-way marginal, picks the pairs of a maximum spanning tree
 with the exponential mechanism (score: how far the pair's real 2-way marginal is from what the
 1-way marginals predict), measures those 2-way marginals, and fits the graphical model that agrees
 best with all the noisy measurements (private-pgm, `mbi`, by mirror descent): post-processing.
 
-The model keeps the tree's 2-way marginals (probabilities, no count) and samples forward along the
+Some pairs are fixed in advance (`BACKBONE`, public); cells no child can hold are zeroed after the
+estimate (`impossible`, public rules). The model keeps the tree's 2-way marginals (probabilities, no count) and samples forward along the
 tree, so sampling needs neither jax nor mbi. One child changes each marginal by 1 and each pair's
 score by at most 1: the sensitivities used.
 """
@@ -28,6 +29,7 @@ YES_NO = ("no", "yes")
 JOURNEY_DOMAINS = {
     "episodes": ("1", "2", "3", "4"),  # 4: four or more
     "referred": ("0", "1", "2", "3"),  # episodes that reached a referral; 3: three or more
+    "rereferred": YES_NO,  # a referral within 12 months of the child's previous one
     "assessed": YES_NO, "s47": YES_NO, "cp": YES_NO, "cla": YES_NO, "open_at_start": YES_NO,
     "source_group": (*SOURCE_GROUP_LABELS.values(), "Not recorded"),
 }
@@ -35,8 +37,48 @@ CHILD_DOMAINS = {**{k: DP_DOMAINS[k] for k in ("sex", "ethnicity_group", "age_at
                                                "uasc", "missing_episodes", "previous_cp_plans")},
                  **JOURNEY_DOMAINS}
 COLUMNS = tuple(CHILD_DOMAINS)
-SHARES = {"one_way": 0.25, "select": 0.15, "two_way": 0.60}  # of the budget's "children" part
-MIRROR_DESCENT_ITERS = 1500
+SHARES = {"one_way": 0.10, "select": 0.10, "two_way": 0.80}  # of the budget's "children" part
+# Pairs every tree has, from how Annex A and the front door work (public, chosen without data): the
+# journey summary follows the process (episodes, their referrals, re-referral, assessment, S47, CP plan,
+# care), and the attributes recorded only by a list hang from the stage that reaches it (disability from
+# assessment, UASC status and missing episodes from care, previous CP plans from a CP plan). MST picks
+# the rest with the exponential mechanism, continuing Kruskal's algorithm from this forest. At a small
+# epsilon the pair scores are dominated by the noise of many-valued 1-way marginals (age), so a tree
+# chosen from the data alone loses the structure the journeys need.
+BACKBONE = (("episodes", "referred"), ("referred", "rereferred"), ("referred", "assessed"), ("assessed", "s47"),
+            ("s47", "cp"), ("assessed", "cla"), ("assessed", "disability"), ("cla", "uasc"),
+            ("cla", "missing_episodes"), ("cp", "previous_cp_plans"))
+
+
+ROOT = "referred"
+
+
+def impossible(a: str, b: str) -> np.ndarray:
+    """Cells of the (a, b) marginal that no child can hold (public rules of the data): a referral count
+    above the episode count, re-referral without two referrals, an S47 enquiry without assessment, a CP
+    plan without S47, care without assessment, and values recorded only by lists never reached."""
+    da, db = CHILD_DOMAINS[a], CHILD_DOMAINS[b]
+    va, vb = np.meshgrid(np.arange(len(da)), np.arange(len(db)), indexing="ij")
+    x, y = np.asarray(da, dtype=object)[va], np.asarray(db, dtype=object)[vb]
+    rules = {
+        ("episodes", "referred"): lambda x, y: y.astype(int) > x.astype(int),
+        ("referred", "rereferred"): lambda x, y: (y == "yes") & (x.astype(int) < 2),
+        ("referred", "assessed"): lambda x, y: (y == "yes") & (x == "0"),
+        ("assessed", "s47"): lambda x, y: (y == "yes") & (x == "no"),
+        ("s47", "cp"): lambda x, y: (y == "yes") & (x == "no"),
+        ("assessed", "cla"): lambda x, y: (y == "yes") & (x == "no"),
+        ("assessed", "disability"): lambda x, y: (y != "unknown") & (x == "no"),
+        ("cla", "uasc"): lambda x, y: (y == "yes") & (x == "no"),
+        ("cla", "missing_episodes"): lambda x, y: (y.astype(int) > 0) & (x == "no"),
+        ("cp", "previous_cp_plans"): lambda x, y: (y.astype(int) > 0) & (x == "no"),
+    }
+    if (a, b) in rules:
+        return rules[(a, b)](x, y).astype(bool)
+    if (b, a) in rules:
+        return rules[(b, a)](y, x).astype(bool)
+    return np.zeros((len(da), len(db)), dtype=bool)
+MIRROR_DESCENT_ITERS = 3000
+STRUCTURAL_SD = 1.0  # "noise" of the exact zero measurements: far below any real measurement's
 
 
 def encode(records: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -51,6 +93,16 @@ def encode(records: pd.DataFrame) -> dict[str, np.ndarray]:
             raise ModelError(f"internal error: {col} value {bad!r} is outside its public domain.")
         codes[col] = c.to_numpy(dtype=np.int64)
     return codes
+
+
+def _cells_query(idx: np.ndarray):
+    """The measurement's query: the marginal's cells at `idx` (the possible ones)."""
+    return lambda factor: factor.datavector(flatten=True)[idx]
+
+
+def _possible(a: str, b: str) -> np.ndarray:
+    """Indices (in the flattened a x b marginal) of the cells a child can hold."""
+    return np.flatnonzero(~impossible(a, b).ravel())
 
 
 def _two_way(codes: dict[str, np.ndarray], a: str, b: str) -> np.ndarray:
@@ -96,15 +148,19 @@ class MSTChildren:
         pairs = [(a, b) for i, a in enumerate(cols) for b in cols[i + 1:]]
         scores = np.array([np.abs(_two_way(codes, a, b) - total * np.outer(probs[a], probs[b]).ravel()).sum()
                            for a, b in pairs])
-        comps, edges = _Components(cols), []
-        for r in range(n_pairs):
+        comps, edges = _Components(cols), list(BACKBONE)
+        for a, b in BACKBONE:
+            comps.join(a, b)
+        for r in range(n_pairs - len(BACKBONE)):
             open_pairs = [i for i, (a, b) in enumerate(pairs) if comps.find(a) != comps.find(b)]
-            pick = open_pairs[budget.noisy_argmax(scores[open_pairs], part, 1, SHARES["select"] / n_pairs,
+            pick = open_pairs[budget.noisy_argmax(scores[open_pairs], part, 1,
+                                                  SHARES["select"] / (n_pairs - len(BACKBONE)),
                                                   what=f"children tree pair {r + 1}")]
             a, b = pairs[pick]
             comps.join(a, b)
             edges.append((a, b))
-        two_way = {e: budget.noisy_counts(_two_way(codes, *e), part, 1, SHARES["two_way"] / n_pairs,
+        # Only the cells a child can hold are measured: no noise is spent on structural zeros.
+        two_way = {e: budget.noisy_counts(_two_way(codes, *e)[_possible(*e)], part, 1, SHARES["two_way"] / n_pairs,
                                           what=f"children 2-way {e[0]} x {e[1]}", clip=False) for e in edges}
         scales = {"one": budget.scale(part, 1, SHARES["one_way"] / len(cols)),
                   "two": budget.scale(part, 1, SHARES["two_way"] / n_pairs)}
@@ -115,12 +171,16 @@ class MSTChildren:
                                                                    for (a, b), m in marginals.items()}})
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
-        """`n` child records, drawn forward along the tree from its first column."""
+        """`n` child records, drawn forward along the tree from `ROOT`.
+
+        From the referral count outwards, each rule-bound pair (`impossible`) is crossed from the stage
+        to what it gates (assessment to care, care to missing episodes), so a value drawn from a pair
+        without the rule never forces a value the rule forbids."""
         rng = np.random.default_rng(seed)
         cols, edges = self.state["columns"], [tuple(e) for e in self.state["edges"]]
         tables = {tuple(k.split("|")): np.asarray(v, dtype=float) for k, v in self.state["marginals"].items()}
         codes: dict[str, np.ndarray] = {}
-        root = cols[0]
+        root = ROOT
         first = next(e for e in edges if root in e)
         t = tables[first] if first[0] == root else tables[first].T
         codes[root] = _draw(rng, np.tile(t.sum(axis=1), (n, 1)))
@@ -172,10 +232,16 @@ def _estimate(one_way: dict[str, np.ndarray], two_way: dict[tuple[str, str], np.
     domain = Domain(list(CHILD_DOMAINS), [len(v) for v in CHILD_DOMAINS.values()])
     sd_one, sd_two = np.sqrt(2) * scales["one"], np.sqrt(2) * scales["two"]
     measurements = [LinearMeasurement(np.asarray(v), (c,), stddev=sd_one) for c, v in one_way.items()]
-    measurements += [LinearMeasurement(np.asarray(v), e, stddev=sd_two) for e, v in two_way.items()]
+    measurements += [LinearMeasurement(np.asarray(v), e, stddev=sd_two, query=_cells_query(_possible(*e)))
+                     for e, v in two_way.items()]
+    # The structural zeros are public and exact: told to the estimate as near-certain measurements of 0.
+    measurements += [LinearMeasurement(np.zeros(int(impossible(*e).sum())), e, stddev=STRUCTURAL_SD,
+                                       query=_cells_query(np.flatnonzero(impossible(*e).ravel())))
+                     for e in two_way if impossible(*e).any()]
     model = estimation.mirror_descent(domain, measurements, known_total=total, iters=MIRROR_DESCENT_ITERS)
     out = {}
     for a, b in two_way:
-        m = np.asarray(model.project((a, b)).datavector(flatten=False), dtype=float)
+        m = np.array(model.project((a, b)).datavector(flatten=False), dtype=float)
+        m[impossible(a, b)] = 0.0
         out[(a, b)] = m / max(m.sum(), 1e-12)
     return out

@@ -15,7 +15,7 @@ Nothing here looks at the real children except child by child or through `Privac
 
 | table | domain | sensitivity |
 |---|---|---|
-| children (MST) | 15 public columns: attributes and journey summary | 1 per marginal, 1 per pair score |
+| children (MST) | 16 public columns: attributes and journey summary | 1 per marginal, 1 per pair score |
 | next-stage counts | (stage, history, next) of the grammar | MAX_STEPS + 2 (one episode: opening, moves, end) |
 | day histograms | (stage, next, day bin) | MAX_STEPS |
 | starts | start week of the declared window, or 30-day offset before it | 1 (one first episode) |
@@ -34,7 +34,7 @@ from synth.models import prepare
 from synth.models.attributes import DP_DOMAINS
 from synth.models.base import Window
 from synth.models.mst import CHILD_DOMAINS, MSTChildren
-from synth.models.privacy import MAX_EPISODES, MAX_STEPS, PrivacyBudget
+from synth.models.privacy import MAX_EPISODES, MAX_STEPS, PrivacyBudget, norm_sub
 from synth.schema import SOURCE_CODES
 from synth.stages import STAGES, START_STAGES
 
@@ -87,6 +87,8 @@ def child_records(kids: pd.DataFrame, ev: pd.DataFrame, eps: pd.DataFrame) -> pd
                 "previous_cp_plans"]].reset_index(drop=True).copy()
     rec["episodes"] = n_eps.astype(str).to_numpy()
     rec["referred"] = prepare.intensity(eps, keys).to_numpy()
+    days = (ev["date"] - pd.Timestamp("1970-01-01")).dt.days
+    rec["rereferred"] = yes[keys.isin(rereferred_children(ev["child_key"], ev["stage"], days)).to_numpy().astype(int)]
     rec["assessed"] = yes[reached["assessed"].to_numpy().astype(int)]
     rec["s47"] = yes[s47.astype(int)]
     rec["cp"] = yes[reached["cp"].to_numpy().astype(int)]
@@ -94,6 +96,14 @@ def child_records(kids: pd.DataFrame, ev: pd.DataFrame, eps: pd.DataFrame) -> pd
     rec["open_at_start"] = yes[keys.map(first["left_censored"]).fillna(False).astype(bool).to_numpy().astype(int)]
     rec["source_group"] = source_group(keys.map(first["source"])).to_numpy()
     return rec[list(CHILD_DOMAINS)]
+
+
+def rereferred_children(child: pd.Series, stage: pd.Series, day: pd.Series, within: int = 365) -> np.ndarray:
+    """The children with a referral within `within` days of their previous referral."""
+    ref = pd.DataFrame({"child": child.to_numpy(), "day": day.to_numpy()})[(stage == "referral").to_numpy()]
+    ref = ref.sort_values(["child", "day"], kind="mergesort")
+    again = ref["child"].eq(ref["child"].shift()) & (ref["day"] - ref["day"].shift() <= within)
+    return ref.loc[again, "child"].unique()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,9 +158,16 @@ def _reliable(totals: pd.Series, cells: pd.Series, scale: float) -> pd.Series:
     return totals >= RELIABLE_SD * scale * np.sqrt(2 * cells)
 
 
+def _norm_sub_by(d: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """`norm_sub` of the noisy counts within each context."""
+    if not cols:
+        return pd.Series(norm_sub(d["count"].to_numpy()), index=d.index)
+    return d.groupby(cols, sort=False)["count"].transform(lambda c: norm_sub(c.to_numpy()))
+
+
 def _levels(d: pd.DataFrame, levels, outcome: str, scale: float) -> pd.DataFrame:
-    """Sum unclipped noisy counts into coarser contexts; keep the detailed contexts only where the
-    signal clears the noise; clip at zero last."""
+    """Sum unbiased noisy counts into coarser contexts; keep the detailed contexts only where the
+    signal clears the noise; make each context's histogram non-negative last (`norm_sub`)."""
     from synth.models.journey import _level_table
 
     parts = []
@@ -160,6 +177,7 @@ def _levels(d: pd.DataFrame, levels, outcome: str, scale: float) -> pd.DataFrame
         if li < len(levels) - 1:
             g = agg.groupby(cols)["count"]
             agg = agg[_reliable(g.transform("sum"), g.transform("size"), scale)]
+        agg = agg.assign(count=_norm_sub_by(agg, cols))
         parts.append(agg.assign(level=li))
     return _level_table(parts, noisy=True)
 
@@ -209,7 +227,8 @@ def starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[pd
     weeks = ((fresh["start_date"] - window.start).dt.days.clip(lower=0) // START_BIN_DAYS).to_numpy(dtype=np.int64)
     lc_days = (window.start - lc["start_date"]).dt.days.clip(lower=1, upper=MAX_LC_OFFSET).to_numpy(dtype=np.int64)
     counts = np.concatenate([_hist(weeks, n_weeks), _hist(_bin_of(lc_days, LC_OFFSET_BINS), n_lc)]).astype(float)
-    noisy = budget.noisy_counts(counts, "starts", 1, what="first episodes: start week or months open before")
+    noisy = norm_sub(budget.noisy_counts(counts, "starts", 1, what="first episodes: start week or months open before",
+                                         clip=False))
     first_counts, lc_counts = noisy[:n_weeks], noisy[n_weeks:]
     total = float(noisy.sum())
     table = pd.concat([
@@ -243,7 +262,8 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
         np.bincount(_bin_of(exited.loc[exited["followed"] & (exited["next_history"] == h), "gap"]
                             .to_numpy(dtype=np.int64), DP_DAY_BINS), minlength=n_bins)
         for h in histories]).astype(float)
-    gap_noisy = budget.noisy_counts(gap_counts, "repeats", MAX_EPISODES, 1 / 3, what="gaps between episodes")
+    gap_noisy = budget.noisy_counts(gap_counts, "repeats", MAX_EPISODES, 1 / 3, what="gaps between episodes", clip=False)
+    gap_noisy = np.concatenate([norm_sub(gap_noisy[i * n_bins:(i + 1) * n_bins]) for i in range(2)])
     followed = np.array([float(exited.loc[exited["next_history"] == h, "followed"].sum()) for h in histories])
     followed_noisy = budget.noisy_counts(followed, "repeats", MAX_EPISODES, 1 / 3, what="episodes followed by another",
                                          clip=False)
@@ -309,8 +329,8 @@ def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.Da
                                          what=f"detail {field}", clip=False)
         wide = d.assign(context="*>" + d["context"].str.split(">").str[1]).groupby(
             ["context", "value"], as_index=False)["count"].sum()
-        both = pd.concat([d[["context", "value", "count"]], wide])
-        parts.append(both.assign(field=field, count=both["count"].clip(lower=0).round()))
+        both = pd.concat([d[["context", "value", "count"]], wide], ignore_index=True)
+        parts.append(both.assign(field=field, count=_norm_sub_by(both, ["context"]).round()))
     src_values = (*SOURCE_CODES, "=none")
     ctx = [f"{s}|{h}" for s in STAGES for h in DP_HISTORIES if s in START_STAGES or h == "1"]
     ctx = sorted(set(ctx) | {f"{s}|1" for s in STAGES})
@@ -322,8 +342,8 @@ def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.Da
                                      clip=False)
     wide = d.assign(context=d["context"].str.split("|").str[0] + "|*").groupby(
         ["context", "value"], as_index=False)["count"].sum()
-    both = pd.concat([d[["context", "value", "count"]], wide])
-    parts.append(both.assign(field="source", count=both["count"].clip(lower=0).round()))
+    both = pd.concat([d[["context", "value", "count"]], wide], ignore_index=True)
+    parts.append(both.assign(field="source", count=_norm_sub_by(both, ["context"]).round()))
     out = pd.concat(parts, ignore_index=True)
     out["value"] = out["value"].astype(str)
     return out[["field", "context", "value", "count"]]

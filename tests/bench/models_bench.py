@@ -1,5 +1,5 @@
 """Issue 3 benchmarks: generator quality (20,000 children), speed (150,000), journey vs SDV's own
-generators (2,000), and what differential privacy costs (epsilon 1 and 4)."""
+generators (2,000). What differential privacy costs is the `dp` benchmark (tests/bench/dp_bench.py)."""
 
 from __future__ import annotations
 
@@ -121,17 +121,4 @@ At this size the real side is small, so the error figures include its own sampli
 |---|---|---|
 {ratio}""")
 
-    # Differential privacy on 20,000.
-    rows = [_metric_row("journey, not private", q)]
-    for eps in ("4", "1"):
-        r = _fit_sample_evaluate(work, ds20, f"journey_eps{eps}", "journey", 20_000, epsilon=eps)
-        rows.append(_metric_row(f"journey, epsilon {eps}", r))
-    sections.append(f"""## Differential privacy: what epsilon costs, 20,000 children (issue 3)
-
-Command: `python -m tests.bench.run models` (as the quality run, trained with `--epsilon 4` and `--epsilon 1`;
-budget split and contribution bounds in `synth/models/privacy.py`). Noise is drawn afresh at each training,
-so these figures vary between runs.
-
-{HEAD}
-{chr(10).join(rows)}""")
     return "\n\n".join(sections)
