@@ -194,7 +194,9 @@ class Scanner:
         if name.endswith(".csv"):
             return self.csv(name, data)
         if name.endswith(".json"):
-            return self.json(name, json.loads(data), MAP_SYNTHETIC_FIELDS if name == "map.json" else set())
+            # A synthetic map's counts and days are the synthetic sample's (its file, whatever the prefix).
+            is_map = re.split(r"[ /]", name)[-1] == "map.json"
+            return self.json(name, json.loads(data), MAP_SYNTHETIC_FIELDS if is_map else set())
         text = data.decode("utf-8")
         if name.endswith(".html"):
             text = re.sub(r"<style>.*?</style>", " ", text, flags=re.S)

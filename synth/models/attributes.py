@@ -1,7 +1,8 @@
 """Child attributes, in two parts.
 
 - Attributes every Annex A list records for every child (sex, ethnicity group, age): an SDV
-  single-table synthesizer (GaussianCopula or CTGAN), or noisy 1-way marginals under DP.
+  single-table synthesizer (GaussianCopula or CTGAN). Under DP all of them come from the MST model
+  with the journey summary instead (synth.models.mst); only the public domains below are used.
 - Attributes recorded only by the lists a journey reached (disability from List 4 on, UASC and
   missing episodes in List 8, previous CP plans in List 7): drawn after the journey, from their
   distribution among real children whose journeys went as far (`RecordedAttributes`). A
@@ -21,12 +22,11 @@ import numpy as np
 import pandas as pd
 
 from synth.errors import ModelError
-from synth.models.privacy import PrivacyBudget
 
 COLUMNS = ("sex", "ethnicity_group", "age_at_first_contact")
 NUMERICAL = ("age_at_first_contact",)
 TABLE = "children"
-# Public domains for the DP marginals (so that releasing them reveals nothing by its keys).
+# Public domains of the DP model's child records (so that releasing them reveals nothing by its keys).
 DP_DOMAINS = {
     "sex": ("male", "female", "not_stated", "neither"),
     "ethnicity_group": ("White", "Mixed", "Asian", "Black", "Other", "Not known"),
@@ -115,40 +115,6 @@ def sdv_from_bytes(data: bytes):
         os.unlink(name)
 
 
-class DPMarginals:
-    """Independent noisy 1-way marginals over public domains (differentially private)."""
-
-    def __init__(self, marginals: dict[str, dict]):
-        self.marginals = marginals
-
-    @classmethod
-    def fit(cls, children: pd.DataFrame, budget: PrivacyBudget, share: float) -> DPMarginals:
-        marginals = {}
-        for col in COLUMNS:
-            domain = DP_DOMAINS[col]
-            values = children[col]
-            if col in NUMERICAL:
-                values = pd.to_numeric(values).clip(lower=min(domain), upper=max(domain))
-            counts = values.value_counts().reindex(list(domain), fill_value=0).to_numpy()
-            noisy = budget.noisy_counts(counts, "attributes", sensitivity=1, share=share, what=f"marginal:{col}")
-            if noisy.sum() == 0:
-                noisy = np.ones(len(domain))
-            marginals[col] = {"values": [v if isinstance(v, str) else int(v) for v in domain],
-                              "weights": (noisy / noisy.sum()).tolist()}
-        return cls(marginals)
-
-    def sample(self, n: int, seed: int) -> pd.DataFrame:
-        rng = np.random.default_rng(seed)
-        out = {}
-        for col, m in self.marginals.items():
-            idx = rng.choice(len(m["values"]), size=n, p=np.array(m["weights"]) / np.sum(m["weights"]))
-            out[col] = np.array(m["values"], dtype=object)[idx]
-        df = pd.DataFrame(out)
-        for col in NUMERICAL:
-            df[col] = df[col].astype("Int64")
-        return df[list(COLUMNS)]
-
-
 # What a child has when their journeys never reached the list that records an attribute.
 NOT_RECORDED = {"disability": "unknown", "uasc": "no", "missing_episodes": 0, "previous_cp_plans": 0}
 # Recorded attribute -> (which reach flag records it, the child attributes its distribution may depend on)
@@ -174,8 +140,7 @@ class RecordedAttributes:
         }
 
     @classmethod
-    def fit(cls, children: pd.DataFrame, reached: pd.DataFrame, threshold: int,
-            budget: PrivacyBudget | None = None, share: float = 0.0) -> RecordedAttributes:
+    def fit(cls, children: pd.DataFrame, reached: pd.DataFrame, threshold: int) -> RecordedAttributes:
         from synth.journeys import age_band
 
         kids = children.merge(reached, on="child_key")
@@ -185,12 +150,6 @@ class RecordedAttributes:
         for field, (flag, context_cols) in RECORDED.items():
             sub = kids[kids[flag]]
             v = values[field][kids[flag]]
-            if budget is not None:
-                domain = _recorded_domain(field)
-                counts = v.value_counts().reindex(domain, fill_value=0).to_numpy()
-                noisy = budget.noisy_counts(counts, "attributes", 1, share, what=f"recorded:{field}")
-                parts.append(pd.DataFrame({"field": field, "context": "*", "value": domain, "count": noisy}))
-                continue
             c = v.value_counts()
             parts.append(pd.DataFrame({"field": field, "context": "*", "value": c.index, "count": c.to_numpy()}))
             if context_cols:
@@ -241,11 +200,3 @@ class RecordedAttributes:
         out["missing_episodes"] = out["missing_episodes"].astype(int)
         out["previous_cp_plans"] = out["previous_cp_plans"].astype(int)
         return out
-
-
-def _recorded_domain(field: str) -> list[str]:
-    if field == "disability":
-        return ["yes", "no", "unknown"]
-    if field == "care":
-        return [f"{u}|{m}" for u in ("yes", "no") for m in DP_DOMAINS["missing_episodes"]]
-    return [str(v) for v in DP_DOMAINS["previous_cp_plans"]]

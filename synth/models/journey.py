@@ -353,7 +353,7 @@ class JourneyModel(Generator):
         records = []
         while len(child):
             ev, exited, end_day, referred = self._walk(rng, child, episode_no, history, lc, start_day,
-                                                       child_codes, w_end)
+                                                       child_codes, w_end, w_start)
             records.append(ev)
             # Another episode after an exit, with a gap; only inside the window.
             referred_before[child[referred]] += 1
@@ -378,8 +378,11 @@ class JourneyModel(Generator):
             start_day, lc = new_start[again], np.zeros(int(again.sum()), dtype=bool)
         return pd.concat(records, ignore_index=True).sort_values(["child", "episode_no", "step"], kind="mergesort")
 
-    def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end):
-        """Walk a batch of episodes (one per child) from their start to an exit or the window end."""
+    def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end, w_start):
+        """Walk a batch of episodes (one per child) from their start to an exit or the window end.
+
+        Of an episode open before the window only its start is dated before it, as in an extract: a
+        later step that would fall before the window begins is seen on its first day."""
         n = len(child)
         prev = np.full(n, TOK[START])
         cur = np.where(lc, TOK[LC_START], TOK[START])
@@ -411,7 +414,7 @@ class JourneyModel(Generator):
                 bins = self._days.sample(rng, dcodes, fallback=lambda miss: np.zeros(len(miss), dtype=np.int64),
                                          within=within)
                 days = _draw_in_bins(rng, bins, self.day_bins, low, high)
-            new_day = day[go] + days
+            new_day = day[go] + days if first else np.maximum(day[go] + days, w_start)
             inside = new_day <= w_end
             if self.params.get("max_episode_days") is not None:
                 inside &= new_day - start_day[go] <= self.params["max_episode_days"]

@@ -37,7 +37,7 @@ CHILD_DOMAINS = {**{k: DP_DOMAINS[k] for k in ("sex", "ethnicity_group", "age_at
                                                "uasc", "missing_episodes", "previous_cp_plans")},
                  **JOURNEY_DOMAINS}
 COLUMNS = tuple(CHILD_DOMAINS)
-SHARES = {"one_way": 0.10, "select": 0.10, "two_way": 0.80}  # of the budget's "children" part
+SHARES = {"one_way": 0.05, "select": 0.10, "two_way": 0.85}  # of the budget's "children" part
 # Pairs every tree has, from how Annex A and the front door work (public, chosen without data): the
 # journey summary follows the process (episodes, their referrals, re-referral, assessment, S47, CP plan,
 # care), and the attributes recorded only by a list hang from the stage that reaches it (disability from
@@ -50,6 +50,10 @@ BACKBONE = (("episodes", "referred"), ("referred", "rereferred"), ("referred", "
             ("cla", "missing_episodes"), ("cp", "previous_cp_plans"))
 
 
+# The journey summary's own pairs get twice an attribute pair's share of the 2-way budget: the map and
+# its rates (conversions, re-referral) are what a release is for.
+JOURNEY_EDGES = BACKBONE[:6]
+JOURNEY_EDGE_WEIGHT = 2.0
 ROOT = "referred"
 
 
@@ -77,8 +81,8 @@ def impossible(a: str, b: str) -> np.ndarray:
     if (b, a) in rules:
         return rules[(b, a)](y, x).astype(bool)
     return np.zeros((len(da), len(db)), dtype=bool)
-MIRROR_DESCENT_ITERS = 3000
-STRUCTURAL_SD = 1.0  # "noise" of the exact zero measurements: far below any real measurement's
+MIRROR_DESCENT_ITERS = 1000
+STRUCTURAL_SD = 0.5  # the exact zeros' "noise", as a share of the least noisy real measurement's
 
 
 def encode(records: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -160,15 +164,23 @@ class MSTChildren:
             comps.join(a, b)
             edges.append((a, b))
         # Only the cells a child can hold are measured: no noise is spent on structural zeros.
-        two_way = {e: budget.noisy_counts(_two_way(codes, *e)[_possible(*e)], part, 1, SHARES["two_way"] / n_pairs,
+        weights = {e: JOURNEY_EDGE_WEIGHT if e in JOURNEY_EDGES else 1.0 for e in edges}
+        unit = SHARES["two_way"] / sum(weights.values())
+        two_way = {e: budget.noisy_counts(_two_way(codes, *e)[_possible(*e)], part, 1, unit * weights[e],
                                           what=f"children 2-way {e[0]} x {e[1]}", clip=False) for e in edges}
         scales = {"one": budget.scale(part, 1, SHARES["one_way"] / len(cols)),
-                  "two": budget.scale(part, 1, SHARES["two_way"] / n_pairs)}
+                  **{e: budget.scale(part, 1, unit * weights[e]) for e in edges}}
+        # Every measurement's sum estimates the number of children: combined by inverse variance.
+        sums = [(float(v.sum()), len(v) * 2 * scales["one"] ** 2) for v in one_way.values()]
+        sums += [(float(v.sum()), len(v) * 2 * scales[e] ** 2) for e, v in two_way.items()]
+        precision = sum(1 / var for _, var in sums)
+        total = max(1.0, sum(x / var for x, var in sums) / precision)
         marginals = _estimate(one_way, two_way, scales, total) if estimate else {}
-        sd = scales["one"] * np.sqrt(2 / sum(1 / len(v) for v in one_way.values()))
-        return cls({"columns": cols, "noisy_children": int(round(total)), "noisy_children_bound95": 1.96 * float(sd), "domains": {c: [_plain(v) for v in CHILD_DOMAINS[c]] for c in cols},
-                    "edges": [list(e) for e in edges], "marginals": {f"{a}|{b}": m.tolist()
-                                                                   for (a, b), m in marginals.items()}})
+        return cls({"columns": cols, "noisy_children": int(round(total)),
+                    "noisy_children_bound95": 1.96 / float(np.sqrt(precision)),
+                    "domains": {c: [_plain(v) for v in CHILD_DOMAINS[c]] for c in cols},
+                    "edges": [list(e) for e in edges],
+                    "marginals": {f"{a}|{b}": m.tolist() for (a, b), m in marginals.items()}})
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         """`n` child records, drawn forward along the tree from `ROOT`.
@@ -230,12 +242,13 @@ def _estimate(one_way: dict[str, np.ndarray], two_way: dict[tuple[str, str], np.
     from mbi import Domain, LinearMeasurement, estimation
 
     domain = Domain(list(CHILD_DOMAINS), [len(v) for v in CHILD_DOMAINS.values()])
-    sd_one, sd_two = np.sqrt(2) * scales["one"], np.sqrt(2) * scales["two"]
+    sd_one = np.sqrt(2) * scales["one"]
     measurements = [LinearMeasurement(np.asarray(v), (c,), stddev=sd_one) for c, v in one_way.items()]
-    measurements += [LinearMeasurement(np.asarray(v), e, stddev=sd_two, query=_cells_query(_possible(*e)))
+    measurements += [LinearMeasurement(np.asarray(v), e, stddev=np.sqrt(2) * scales[e], query=_cells_query(_possible(*e)))
                      for e, v in two_way.items()]
     # The structural zeros are public and exact: told to the estimate as near-certain measurements of 0.
-    measurements += [LinearMeasurement(np.zeros(int(impossible(*e).sum())), e, stddev=STRUCTURAL_SD,
+    zero_sd = STRUCTURAL_SD * np.sqrt(2) * min(scales[e] for e in two_way)  # firm, yet not ill-conditioned
+    measurements += [LinearMeasurement(np.zeros(int(impossible(*e).sum())), e, stddev=zero_sd,
                                        query=_cells_query(np.flatnonzero(impossible(*e).ravel())))
                      for e in two_way if impossible(*e).any()]
     model = estimation.mirror_descent(domain, measurements, known_total=total, iters=MIRROR_DESCENT_ITERS)

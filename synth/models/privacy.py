@@ -139,15 +139,18 @@ class PrivacyBudget:
             self.true_values[what] = np.asarray(values, dtype=float).copy()
 
     def noisy_counts(self, counts: np.ndarray, part: str, sensitivity: float, share: float = 1.0,
-                     what: str = "", clip: bool = True) -> np.ndarray:
+                     what: str = "", clip: bool = True, integer: bool = True) -> np.ndarray:
         """Laplace noise (OpenDP) on a histogram over a fixed domain, whose L1 sensitivity (one child
-        added or removed) is `sensitivity`. Whole-number counts get discrete Laplace noise. With `clip`,
-        results are rounded and negative ones become 0; without, they stay unbiased so that sums of
-        them (coarser contexts) are too."""
+        added or removed) is `sensitivity`. Counts (`integer`) get discrete Laplace noise, real-valued
+        sums continuous Laplace noise: the caller says which, since choosing by whether the values
+        happen to be whole would let the kind of noise reveal the data. With `clip`, results are
+        rounded and negative ones become 0; without, they stay unbiased so that sums of them (coarser
+        contexts) are too."""
         counts = np.asarray(counts, dtype=float)
         eps = self.part(part) * share
         scale = sensitivity / eps
-        integer = bool(np.all(counts == np.round(counts)))
+        if integer and not np.all(counts == np.round(counts)):
+            raise ModelError(f"internal error: '{what}' is measured as counts but holds fractions.")
         self._record(part, what, eps, sensitivity, int(counts.size), scale, "laplace", counts)
         if not self.noise or counts.size == 0:
             noisy = counts.copy()

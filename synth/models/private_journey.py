@@ -274,7 +274,7 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
         left = exited.loc[exited["next_history"] == h, "left"].to_numpy(dtype=np.int64)
         exposure.append(float(cdf[_bin_of(left, DP_DAY_BINS)].sum()))
     exposure_noisy = budget.noisy_counts(np.array(exposure), "repeats", MAX_EPISODES, 1 / 3,
-                                         what="exited episodes' exposure", clip=False)
+                                         what="exited episodes' exposure", clip=False, integer=False)
     rep_rows, gap_rows = [], []
     for i, h in enumerate(histories):
         p = float(np.clip(followed_noisy[i] / exposure_noisy[i], 0.0, 1.0)) if exposure_noisy[i] > 0 else 0.0
