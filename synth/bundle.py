@@ -133,6 +133,10 @@ def epsilon_in_words(epsilon: float) -> str:
             "the bound of the true one.")
 
 
+def cells_text(measurement: dict) -> str:
+    return "not published" if measurement.get("cells") is None else f"{measurement['cells']:,}"
+
+
 def bound_text(measurement: dict) -> str:
     b = measurement.get("bound95")
     return f"+/-{b:.0f}" if b is not None else "selection"
@@ -140,7 +144,7 @@ def bound_text(measurement: dict) -> str:
 
 def privacy_card(privacy: dict) -> str:
     """The data card's differential privacy section: epsilon in words, each measurement's error bar."""
-    rows = "\n".join(f"| {m['what']} | {m['cells']:,} | {m['sensitivity']:g} | {m['scale']:.1f} | "
+    rows = "\n".join(f"| {m['what']} | {cells_text(m)} | {m['sensitivity']:g} | {m['scale']:.1f} | "
                      f"{bound_text(m)} |"
                      for m in privacy.get("measurements") or [])
     noisy = privacy.get("training_children_noisy")
@@ -288,7 +292,9 @@ def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, rep
         "frontdoor": {
             "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "kind": SYNTHETIC,
             "synthetic": True,
-            "dataset_lineage_hash": real_lineage, "synthetic_lineage_hash": synth_manifest.get("lineage_hash"),
+            # Under DP not even the (keyed) hash of the input files: it is a fixed function of the data.
+            "dataset_lineage_hash": None if model.get("privacy") else real_lineage,
+            "synthetic_lineage_hash": synth_manifest.get("lineage_hash"),
             "generator": model.get("generator"), "parameters": model.get("spec"), "privacy": model.get("privacy"),
             "model_id": model.get("model_id"), "window": public_window(model.get("window")),
             "threshold_set": {"name": report["threshold_set"]["name"], "version": report["threshold_set"]["version"]},

@@ -90,8 +90,8 @@ class ReplayBudget(PrivacyBudget):
 
     replay: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def noisy_counts(self, counts, part, sensitivity, share=1.0, what="", clip=True, integer=True):
-        own = super().noisy_counts(counts, part, sensitivity, share, what, clip=False, integer=integer)
+    def noisy_counts(self, counts, part, sensitivity, share=1.0, what="", clip=True, **kind):
+        own = super().noisy_counts(counts, part, sensitivity, share, what, clip=False, **kind)
         out = self.replay.get(what, own)
         out = own if np.shape(out) != np.shape(own) else np.asarray(out, dtype=float).copy()
         self.outputs[what] = out.copy()
@@ -362,9 +362,9 @@ def shrunk_noise(factor: float):
     what it claims (and records), so the mechanism is about `factor` times less private than said."""
     original = PrivacyBudget.noisy_counts
 
-    def noisy_counts(self, counts, part, sensitivity, share=1.0, what="", clip=True, integer=True):
+    def noisy_counts(self, counts, part, sensitivity, share=1.0, what="", clip=True, **kind):
         true = np.asarray(counts, dtype=float)
-        noisy = true + (original(self, counts, part, sensitivity, share, what, clip=False, integer=integer) - true) / factor
+        noisy = true + (original(self, counts, part, sensitivity, share, what, clip=False, **kind) - true) / factor
         if self.keep_outputs:
             self.outputs[what] = noisy.copy()
         return np.maximum(np.round(noisy), 0.0) if clip else noisy

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from synth.bundle import bound_text, epsilon_in_words
+from synth.bundle import bound_text, cells_text, epsilon_in_words
 from synth.disclosure.profiles import Profile
 from synth.disclosure.records import Check
 
@@ -55,7 +55,8 @@ PUBLIC_FACTS = {"release_id": "as is", "version": "as is", "synthetic_children":
                 "held_out_children": "rounded", "dataset_lineage": "as is", "window": "months", "kind": "as is",
                 "earlier_releases": "as is", "trained_on_children_dp": "as is"}
 # Under differential privacy no real count is published, rounded or not: the noisy one instead.
-DP_WITHHELD = ("trained_on_children", "held_out_children")  # an aggregate release's real_children stays inside (the map has it, controlled)
+# The lineage hash is a fixed function of the input files (keyed, but not noisy): withheld too.
+DP_WITHHELD = ("trained_on_children", "held_out_children", "dataset_lineage")  # an aggregate release's real_children stays inside (the map has it, controlled)
 
 
 def about(n: int, base: int = ROUND_REAL_TOTALS) -> str:
@@ -274,7 +275,7 @@ def _privacy_html(privacy: dict | None) -> str:
     if not privacy:
         return ""
     rows = "".join(
-        f"<tr><td>{html.escape(str(m['what']))}</td><td>{m['cells']:,}</td><td>{m['sensitivity']:g}</td>"
+        f"<tr><td>{html.escape(str(m['what']))}</td><td>{cells_text(m)}</td><td>{m['sensitivity']:g}</td>"
         f"<td>{m['epsilon']:.4f}</td><td>{m['scale']:.1f}</td><td>"
         f"{bound_text(m).replace('+/-', '&plusmn;')}</td></tr>"
         for m in privacy.get("measurements") or [])

@@ -381,8 +381,9 @@ class JourneyModel(Generator):
     def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end, w_start):
         """Walk a batch of episodes (one per child) from their start to an exit or the window end.
 
-        Of an episode open before the window only its start is dated before it, as in an extract: a
-        later step that would fall before the window begins is seen on its first day."""
+        Of an episode open before the window only its start is dated before it, as in an extract: its
+        first step is drawn from the durations that reach into the window (and, should none, on the
+        window's first day)."""
         n = len(child)
         prev = np.full(n, TOK[START])
         cur = np.where(lc, TOK[LC_START], TOK[START])
@@ -410,6 +411,13 @@ class JourneyModel(Generator):
                 low = high = within = None
                 if self._day_bounds is not None:
                     low, high = self._day_bounds[0][cur[go], nx], self._day_bounds[1][cur[go], nx]
+                # An episode open before the window was still open when it began: its first step is
+                # drawn from the durations that reach into the window.
+                before = np.maximum(w_start - day[go], 0)
+                if (before > 0).any():
+                    low = before if low is None else np.maximum(low, before)
+                    high = np.maximum(np.full(len(go), int(self.day_bins[-1])) if high is None else high, low)
+                if low is not None:
                     within = (_bin_of(low, self.day_bins), _bin_of(high, self.day_bins))
                 bins = self._days.sample(rng, dcodes, fallback=lambda miss: np.zeros(len(miss), dtype=np.int64),
                                          within=within)

@@ -128,7 +128,7 @@ class PrivacyBudget:
         """The Laplace scale used for a histogram with this sensitivity and share of the budget."""
         return sensitivity / (self.part(part) * share)
 
-    def _record(self, part: str, what: str, eps: float, sensitivity: float, cells: int, scale: float,
+    def _record(self, part: str, what: str, eps: float, sensitivity: float, cells: int | None, scale: float,
                 mechanism: str, values: np.ndarray) -> None:
         if what in self.true_values:
             raise ModelError(f"internal error: two measurements named '{what}'.")
@@ -139,19 +139,22 @@ class PrivacyBudget:
             self.true_values[what] = np.asarray(values, dtype=float).copy()
 
     def noisy_counts(self, counts: np.ndarray, part: str, sensitivity: float, share: float = 1.0,
-                     what: str = "", clip: bool = True, integer: bool = True) -> np.ndarray:
+                     what: str = "", clip: bool = True, integer: bool = True,
+                     domain_public: bool = True) -> np.ndarray:
         """Laplace noise (OpenDP) on a histogram over a fixed domain, whose L1 sensitivity (one child
         added or removed) is `sensitivity`. Counts (`integer`) get discrete Laplace noise, real-valued
         sums continuous Laplace noise: the caller says which, since choosing by whether the values
         happen to be whole would let the kind of noise reveal the data. With `clip`, results are
         rounded and negative ones become 0; without, they stay unbiased so that sums of them (coarser
-        contexts) are too."""
+        contexts) are too. `domain_public=False` (a stability histogram's keys) keeps its number of cells
+        out of the published accounting."""
         counts = np.asarray(counts, dtype=float)
         eps = self.part(part) * share
         scale = sensitivity / eps
         if integer and not np.all(counts == np.round(counts)):
             raise ModelError(f"internal error: '{what}' is measured as counts but holds fractions.")
-        self._record(part, what, eps, sensitivity, int(counts.size), scale, "laplace", counts)
+        self._record(part, what, eps, sensitivity, int(counts.size) if domain_public else None, scale, "laplace",
+                     counts)
         if not self.noise or counts.size == 0:
             noisy = counts.copy()
         else:
@@ -184,9 +187,11 @@ class PrivacyBudget:
         return pick
 
     def stable_threshold(self, part: str, sensitivity: float, share: float = 1.0) -> float:
-        """Noisy counts above this may be released with a data-dependent key (e.g. a team name)."""
+        """Noisy counts above this may be released with a data-dependent key (e.g. a team name): a key only
+        one child holds clears it with chance at most delta. ln(1 / delta), not ln(1 / (2 delta)): the
+        noise is discrete Laplace, whose tail is up to twice the continuous one's at a large epsilon."""
         eps = self.part(part) * share
-        return sensitivity + sensitivity * math.log(1 / (2 * self.delta)) / eps
+        return sensitivity + sensitivity * math.log(1 / self.delta) / eps
 
     def accounting(self) -> dict:
         total = sum(s["epsilon"] for s in self.spent)

@@ -62,6 +62,9 @@ def public_inputs(children: pd.DataFrame, events: pd.DataFrame, window: Window
     ev["source"] = ev["source"].where(known | ev["source"].isna(), UNKNOWN_SOURCE)
     for col in ("need_code", "abuse_category", "closure_reason"):
         ev[col] = ev[col].where(ev[col].isin(PUBLIC_DOMAINS[col]))
+    # Episodes numbered 1, 2, ... per child in date order, whatever the input said: the contribution
+    # bounds (first MAX_EPISODES episodes) rely on it.
+    ev["episode_no"] = ev.groupby("child_key")["episode_no"].rank(method="dense").astype(np.int64)
     eps = episodes_from_events(ev)
     kids = children[children["child_key"].isin(ev["child_key"])].copy().reset_index(drop=True)
     fallbacks = {"sex": "not_stated", "ethnicity_group": "Not known", "disability": "unknown", "uasc": "no"}
@@ -311,10 +314,12 @@ def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.Da
 
     share = 1 / (len(DETAIL_FIELDS) + 2)  # + source + home_team
     parts = []
-    teams = home.value_counts()
-    noisy = budget.noisy_counts(teams.to_numpy(), "details", 1, share, what="home teams")
+    # In the order of their names: an order by count would tell the true ranking whatever the noise. The
+    # number of teams is not public either (`domain_public=False`: not published).
+    teams = home.value_counts().sort_index()
+    noisy = budget.noisy_counts(teams.to_numpy(), "details", 1, share, what="home teams", domain_public=False)
     threshold = budget.stable_threshold("details", 1, share)
-    released = [t for t, c in zip(teams.index, noisy) if c > threshold]
+    released = sorted(t for t, c in zip(teams.index, noisy) if c > threshold)
     parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": released,
                                "count": [c for c, t in zip(noisy, teams.index) if t in released]}))
     moves = _transition_domain()

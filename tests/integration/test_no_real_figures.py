@@ -172,8 +172,12 @@ def test_a_private_bundle_carries_no_real_count_not_even_rounded(private_bundle,
         for r in rounded:
             assert r not in body or r == "about 0", f"{r} (a rounded real count) in {name}"
     rel = json.loads(text["disclosure_report.json"])["release"]
-    assert "trained_on_children" not in rel and "held_out_children" not in rel
+    assert "trained_on_children" not in rel and "held_out_children" not in rel and "dataset_lineage" not in rel
     assert isinstance(rel["trained_on_children_dp"], int)
+    manifest = json.loads(text["datapackage.json"])["frontdoor"]
+    assert manifest["dataset_lineage_hash"] is None
+    home = [m for m in manifest["privacy"]["measurements"] if m["what"] == "home teams"]
+    assert home and home[0]["cells"] is None  # the number of teams is a real count: not published
     # The reviewers' report keeps the exact figures inside the service.
     assert gate.report.to_dict()["release"]["trained_on_children"] == figures.exact["training children"]
 
