@@ -381,9 +381,10 @@ class JourneyModel(Generator):
     def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end, w_start):
         """Walk a batch of episodes (one per child) from their start to an exit or the window end.
 
-        Of an episode open before the window only its start is dated before it, as in an extract: its
-        first step is drawn from the durations that reach into the window (and, should none, on the
-        window's first day)."""
+        Under DP, of an episode open before the window only its start is dated before it, as in an
+        extract: its first step is drawn from the durations that reach into the window (and, should
+        none, on the window's first day). The non-private model learns durations out of open episodes
+        in their own context (already those that reached the window), so it draws them as learnt."""
         n = len(child)
         prev = np.full(n, TOK[START])
         cur = np.where(lc, TOK[LC_START], TOK[START])
@@ -413,7 +414,7 @@ class JourneyModel(Generator):
                     low, high = self._day_bounds[0][cur[go], nx], self._day_bounds[1][cur[go], nx]
                 # An episode open before the window was still open when it began: its first step is
                 # drawn from the durations that reach into the window.
-                before = np.maximum(w_start - day[go], 0)
+                before = np.maximum(w_start - day[go], 0) if self.params["private"] else np.zeros(len(go), np.int64)
                 if (before > 0).any():
                     low = before if low is None else np.maximum(low, before)
                     high = np.maximum(np.full(len(go), int(self.day_bins[-1])) if high is None else high, low)
@@ -422,7 +423,9 @@ class JourneyModel(Generator):
                 bins = self._days.sample(rng, dcodes, fallback=lambda miss: np.zeros(len(miss), dtype=np.int64),
                                          within=within)
                 days = _draw_in_bins(rng, bins, self.day_bins, low, high)
-            new_day = day[go] + days if first else np.maximum(day[go] + days, w_start)
+            new_day = day[go] + days
+            if self.params["private"] and not first:
+                new_day = np.maximum(new_day, w_start)
             inside = new_day <= w_end
             if self.params.get("max_episode_days") is not None:
                 inside &= new_day - start_day[go] <= self.params["max_episode_days"]
@@ -915,9 +918,10 @@ PUBLIC_DOMAINS = {
 }
 
 
-def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
-    """Value counts of event details by move (prev>stage, and *>stage), sources by episode start,
-    and home teams by child."""
+def detail_frames(ev: pd.DataFrame, eps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The events with the detail fields the model counts (move, wide, team_label, codes as text),
+    each episode's first event with its history and source, and each child's home team (the team
+    most of its events are with). Child by child: the private model uses it too."""
     ev = ev.copy()
     prev = ev["stage"].shift(1).where(ev["step"] > 0)
     lc = ev.merge(eps[["child_key", "episode_no", "left_censored"]], on=["child_key", "episode_no"],
@@ -938,6 +942,13 @@ def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
                                          on=["child_key", "episode_no"], how="left", suffixes=("_ev", ""))
     ep_first["source"] = ep_first["source"].fillna("=none")
 
+    return ev, ep_first, home
+
+
+def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
+    """Value counts of event details by move (prev>stage, and *>stage), sources by episode start,
+    and home teams by child."""
+    ev, ep_first, home = detail_frames(ev, eps)
     parts = []
     for field in DETAIL_FIELDS:
         for ctx_col in ("move", "wide"):

@@ -291,27 +291,9 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
 def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """Value counts of event details by move and public code, sources by (start stage, history), and
     home team names that clear the stability threshold."""
-    from synth.models.journey import DETAIL_FIELDS, LC_START, PUBLIC_DOMAINS, START, _transition_domain
+    from synth.models.journey import DETAIL_FIELDS, PUBLIC_DOMAINS, _transition_domain, detail_frames
 
-    ev = ev.copy()
-    prev = ev["stage"].shift(1).where(ev["step"] > 0)
-    lc = ev.merge(eps[["child_key", "episode_no", "left_censored"]], on=["child_key", "episode_no"],
-                  how="left")["left_censored"].fillna(False).to_numpy()
-    prev = prev.fillna(pd.Series(np.where(lc, LC_START, START), index=ev.index))
-    ev["move"] = prev + ">" + ev["stage"]
-    per_team = ev.dropna(subset=["team"]).groupby(["child_key", "team"]).size().rename("n").reset_index()
-    per_team = per_team.sort_values(["child_key", "n", "team"], ascending=[True, False, True], kind="mergesort")
-    home = per_team.drop_duplicates("child_key").set_index("child_key")["team"]
-    home_of = ev["child_key"].map(home)
-    ev["team_label"] = np.where(ev["team"].isna(), "=none", np.where(ev["team"] == home_of, "=home", ev["team"]))
-    ev["list_no"] = ev["list_no"].astype(int).astype(str)
-    ev["derived"] = ev["derived"].astype(int).astype(str)
-    for col in ("need_code", "abuse_category", "closure_reason"):
-        ev[col] = ev[col].fillna("=none")
-    ep_first = ev[ev["step"] == 0].merge(eps[["child_key", "episode_no", "history", "source"]],
-                                         on=["child_key", "episode_no"], how="left", suffixes=("_ev", ""))
-    ep_first["source"] = ep_first["source"].fillna("=none")
-
+    ev, ep_first, home = detail_frames(ev, eps)
     share = 1 / (len(DETAIL_FIELDS) + 2)  # + source + home_team
     parts = []
     # In the order of their names: an order by count would tell the true ranking whatever the noise. The
