@@ -968,10 +968,11 @@ def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # Under differential privacy: children and journeys drawn jointly.
 # A child's record (synth.models.mst) says how many episodes it has, how many reached a referral,
-# which lists its journeys reached and whether the first was open when the window began; it takes a
+# which lists its journeys reached and the first episode's route; it takes a
 # journey from the pool with the same summary, or, where the pool has none, the same on fewer fields.
 MATCH_LEVELS = (
-    ("episodes", "referred", "rereferred", "assessed", "s47", "cp", "cla", "open_at_start"),
+    ("episodes", "referred", "rereferred", "assessed", "s47", "cp", "cla", "first_route"),
+    ("episodes", "referred", "rereferred", "assessed", "s47", "cp", "first_route"),
     ("episodes", "referred", "rereferred", "assessed", "s47", "cp"),
     ("episodes", "referred", "rereferred", "s47"),
     ("episodes", "referred", "rereferred"),
@@ -990,7 +991,9 @@ def journey_summary(events: pd.DataFrame) -> pd.DataFrame:
         return yes[events["stage"].isin(stages).groupby(events["child"]).any().to_numpy().astype(int)]
 
     referred = events.loc[events["stage"] == "referral"].groupby("child")["episode_no"].nunique()
-    opening = events[(events["episode_no"] == 1) & (events["step"] == 0)].set_index("child")["prev"] == LC_START
+    firsts = events[events["episode_no"] == 1]
+    step0 = firsts[firsts["step"] == 0].set_index("child")
+    step1 = firsts[firsts["step"] == 1].set_index("child")["stage"]
     out = pd.DataFrame(index=g.size().index)
     out["episodes"] = g["episode_no"].nunique().clip(upper=4).astype(str)
     out["referred"] = referred.reindex(out.index).fillna(0).astype(int).clip(upper=3).astype(str)
@@ -1002,7 +1005,11 @@ def journey_summary(events: pd.DataFrame) -> pd.DataFrame:
     out["s47"] = reached(["s47"])
     out["cp"] = reached(["cp_plan"])
     out["cla"] = reached(["cla"])
-    out["open_at_start"] = yes[opening.reindex(out.index).fillna(False).to_numpy().astype(int)]
+    from synth.models.private_journey import first_route
+
+    step0 = step0.reindex(out.index)
+    out["first_route"] = first_route(step0["stage"].to_numpy(), step1.reindex(out.index).to_numpy(),
+                                     (step0["prev"] == LC_START).to_numpy())
     return out
 
 

@@ -3,7 +3,7 @@
 One record per child over public domains: the attributes Annex A records (sex, ethnicity group,
 age, disability, UASC status, missing episodes, previous CP plans) and a summary of the child's
 journeys (how many episodes, how many reached a referral, whether one came within 12 months of another, whether any reached an assessment, a
-Section 47 enquiry, a CP plan, care, whether the first was already open when the window began, the
+Section 47 enquiry, a CP plan, care, the first episode's route (open when the window began, the contact's outcome, or a referral), the
 first source's group). MST measures every 1-way marginal, picks the pairs of a maximum spanning tree
 with the exponential mechanism (score: how far the pair's real 2-way marginal is from what the
 1-way marginals predict), measures those 2-way marginals, and fits the graphical model that agrees
@@ -30,7 +30,10 @@ JOURNEY_DOMAINS = {
     "episodes": ("1", "2", "3", "4"),  # 4: four or more
     "referred": ("0", "1", "2", "3"),  # episodes that reached a referral; 3: three or more
     "rereferred": YES_NO,  # a referral within 12 months of the child's previous one
-    "assessed": YES_NO, "s47": YES_NO, "cp": YES_NO, "cla": YES_NO, "open_at_start": YES_NO,
+    "assessed": YES_NO, "s47": YES_NO, "cp": YES_NO, "cla": YES_NO,
+    # the first episode's route: open at the window start, the contact's outcome, or straight to referral
+    "first_route": ("open", "contact>nfa", "contact>iag", "contact>early_help", "contact>contact", "contact>referral",
+                    "referral", "other"),
     "source_group": (*SOURCE_GROUP_LABELS.values(), "Not recorded"),
 }
 CHILD_DOMAINS = {**{k: DP_DOMAINS[k] for k in ("sex", "ethnicity_group", "age_at_first_contact", "disability",
@@ -46,13 +49,13 @@ SHARES = {"one_way": 0.05, "select": 0.10, "two_way": 0.85}  # of the budget's "
 # epsilon the pair scores are dominated by the noise of many-valued 1-way marginals (age), so a tree
 # chosen from the data alone loses the structure the journeys need.
 BACKBONE = (("episodes", "referred"), ("referred", "rereferred"), ("referred", "assessed"), ("assessed", "s47"),
-            ("s47", "cp"), ("assessed", "cla"), ("assessed", "disability"), ("cla", "uasc"),
-            ("cla", "missing_episodes"), ("cp", "previous_cp_plans"))
+            ("s47", "cp"), ("assessed", "cla"), ("referred", "first_route"), ("assessed", "disability"),
+            ("cla", "uasc"), ("cla", "missing_episodes"), ("cp", "previous_cp_plans"))
 
 
 # The journey summary's own pairs get twice an attribute pair's share of the 2-way budget: the map and
 # its rates (conversions, re-referral) are what a release is for.
-JOURNEY_EDGES = BACKBONE[:6]
+JOURNEY_EDGES = BACKBONE[:7]
 JOURNEY_EDGE_WEIGHT = 2.0
 ROOT = "referred"
 
@@ -75,6 +78,7 @@ def impossible(a: str, b: str) -> np.ndarray:
         ("cla", "uasc"): lambda x, y: (y == "yes") & (x == "no"),
         ("cla", "missing_episodes"): lambda x, y: (y.astype(int) > 0) & (x == "no"),
         ("cp", "previous_cp_plans"): lambda x, y: (y.astype(int) > 0) & (x == "no"),
+        ("referred", "first_route"): lambda x, y: np.isin(y, ["contact>referral", "referral"]) & (x == "0"),
     }
     if (a, b) in rules:
         return rules[(a, b)](x, y).astype(bool)

@@ -96,9 +96,24 @@ def child_records(kids: pd.DataFrame, ev: pd.DataFrame, eps: pd.DataFrame) -> pd
     rec["s47"] = yes[s47.astype(int)]
     rec["cp"] = yes[reached["cp"].to_numpy().astype(int)]
     rec["cla"] = yes[reached["cla"].to_numpy().astype(int)]
-    rec["open_at_start"] = yes[keys.map(first["left_censored"]).fillna(False).astype(bool).to_numpy().astype(int)]
+    stages = first["path"].str.split(">")
+    rec["first_route"] = first_route(keys.map(stages.str[0]).to_numpy(), keys.map(stages.str[1]).to_numpy(),
+                                     keys.map(first["left_censored"]).fillna(False).to_numpy(dtype=bool))
     rec["source_group"] = source_group(keys.map(first["source"])).to_numpy()
     return rec[list(CHILD_DOMAINS)]
+
+
+FIRST_ROUTES = ("open", "contact>nfa", "contact>iag", "contact>early_help", "contact>contact", "contact>referral",
+                "referral", "other")
+
+
+def first_route(first: np.ndarray, second: np.ndarray, open_at_start: np.ndarray) -> np.ndarray:
+    """The first episode's route through the front door, as a class of `FIRST_ROUTES` (public): already
+    open when the window began, the contact's outcome, or straight to referral."""
+    pair = pd.Series(first).astype(str).to_numpy() + ">" + pd.Series(second).fillna("").astype(str).to_numpy()
+    named = np.isin(pair, FIRST_ROUTES)
+    out = np.where(named, pair, np.where(pd.Series(first).astype(str).to_numpy() == "referral", "referral", "other"))
+    return np.where(np.asarray(open_at_start, dtype=bool), "open", out).astype(object)
 
 
 def rereferred_children(child: pd.Series, stage: pd.Series, day: pd.Series, within: int = 365) -> np.ndarray:
