@@ -113,13 +113,15 @@ def test_private_model_file_holds_only_noisy_or_public_values(private_model, dat
     assert meta["training_children"] != real_training or abs(meta["training_children"] - real_training) < 200
 
 
-def test_private_model_keeps_children_with_several_episodes(private_model, dataset):
+def test_private_model_keeps_children_with_several_episodes(dataset):
     """Episodes after the second used to be dropped before the repeat model (issue 12): 2+ episodes
-    were 13.4% under DP against 23.4% real."""
-    s = private_model.sample(3000, 5)
-    synth_multi = (s.episodes.groupby("child_key").size() >= 2).mean()
-    real_multi = (dataset.episodes.groupby("child_key").size() >= 2).mean()
-    assert abs(synth_multi - real_multi) < 0.08, (synth_multi, real_multi)
+    were 13.4% under DP against 23.4% real, 3+ 1.7% against 7.4%. With noise made negligible (a huge
+    epsilon) the structure alone must keep them; at a real epsilon the noise is the bench's to measure."""
+    model = fit_model(dataset, TrainingSpec(epsilon=1e4, seed=1, **WINDOW))
+    s = model.sample(3000, 5)
+    synth_n, real_n = s.episodes.groupby("child_key").size(), dataset.episodes.groupby("child_key").size()
+    assert abs((synth_n >= 2).mean() - (real_n >= 2).mean()) < 0.05, ((synth_n >= 2).mean(), (real_n >= 2).mean())
+    assert abs((synth_n >= 3).mean() - (real_n >= 3).mean()) < 0.03, ((synth_n >= 3).mean(), (real_n >= 3).mean())
 
 
 def test_private_model_relates_who_a_child_is_to_what_happens(private_model):
