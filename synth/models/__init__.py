@@ -75,7 +75,7 @@ def declared_window(spec: TrainingSpec) -> Window | None:
     if spec.window_start is None or spec.window_end is None:
         raise ModelError("declare both ends of the extract window (window_start and window_end), or neither.")
     try:
-        start, end = (pd.Timestamp(date.fromisoformat(str(d)[:10])) for d in (spec.window_start, spec.window_end))
+        start, end = (pd.Timestamp(date.fromisoformat(str(d).strip())) for d in (spec.window_start, spec.window_end))
     except (ValueError, TypeError):
         raise ModelError(f"the extract window must be two dates (YYYY-MM-DD), not {spec.window_start!r} to "
                          f"{spec.window_end!r}.") from None

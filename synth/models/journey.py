@@ -77,7 +77,6 @@ DAY_BINS = np.array([*range(0, 61), *range(70, 181, 10), *range(210, 366, 30), *
 # Under differential privacy, fewer and wider bins: each bin pays the same noise.
 DP_DAY_BINS = np.array([0, 1, 2, 4, 7, 14, 21, 28, 35, 42, 56, 70, 90, 120, 180, 270, 365, 540, 730, 1095, 1460, 3653],
                        dtype=np.int64)
-RELIABLE_SD = 2.0
 START_BIN_DAYS = 7
 INTENSITY_START_BINS = 13  # per-intensity start histograms count quarters (13 weeks)
 MIN_INTENSITY_CHILDREN = 20
@@ -793,9 +792,9 @@ def _hist(values: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 def _starts(eps: pd.DataFrame, window: Window, kids: pd.DataFrame, k: int = TAIL_CHILDREN) -> tuple[pd.DataFrame, float]:
-    """When first episodes start (7-day bins; per intensity too, when not private), and those
-    open before the window (30-day bins; when not private, top-coded at the k-th longest and
-    merged into bins of k children, `hi` holding the top)."""
+    """When first episodes start (7-day bins; per intensity too), and those open before the window
+    (30-day bins, top-coded at the k-th longest and merged into bins of k children, `hi` holding the
+    top)."""
     first = eps[eps["episode_no"] == 1]
     n_bins = max(1, (window.end - window.start).days // START_BIN_DAYS + 1)
     fresh = first[~first["left_censored"]]
@@ -997,18 +996,14 @@ def journey_summary(events: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=g.size().index)
     out["episodes"] = g["episode_no"].nunique().clip(upper=4).astype(str)
     out["referred"] = referred.reindex(out.index).fillna(0).astype(int).clip(upper=3).astype(str)
-    from synth.models.private_journey import rereferred_children
-
-    again = rereferred_children(events["child"], events["stage"], events["day"])
+    again = prepare.rereferred_children(events["child"], events["stage"], events["day"])
     out["rereferred"] = yes[out.index.isin(again).astype(int)]
     out["assessed"] = reached(prepare.ASSESSED_STAGES)
     out["s47"] = reached(["s47"])
     out["cp"] = reached(["cp_plan"])
     out["cla"] = reached(["cla"])
-    from synth.models.private_journey import first_route
-
     step0 = step0.reindex(out.index)
-    out["first_route"] = first_route(step0["stage"].to_numpy(), step1.reindex(out.index).to_numpy(),
+    out["first_route"] = prepare.first_route(step0["stage"].to_numpy(), step1.reindex(out.index).to_numpy(),
                                      (step0["prev"] == LC_START).to_numpy())
     return out
 

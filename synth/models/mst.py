@@ -22,6 +22,7 @@ import pandas as pd
 
 from synth.errors import ModelError
 from synth.models.attributes import DP_DOMAINS
+from synth.models.prepare import FIRST_ROUTES
 from synth.models.privacy import PrivacyBudget
 from synth.schema import SOURCE_GROUP_LABELS
 
@@ -31,9 +32,7 @@ JOURNEY_DOMAINS = {
     "referred": ("0", "1", "2", "3"),  # episodes that reached a referral; 3: three or more
     "rereferred": YES_NO,  # a referral within 12 months of the child's previous one
     "assessed": YES_NO, "s47": YES_NO, "cp": YES_NO, "cla": YES_NO,
-    # the first episode's route: open at the window start, the contact's outcome, or straight to referral
-    "first_route": ("open", "contact>nfa", "contact>iag", "contact>early_help", "contact>contact", "contact>referral",
-                    "referral", "other"),
+    "first_route": FIRST_ROUTES,  # open at the window start, the contact's outcome, or straight to referral
     "source_group": (*SOURCE_GROUP_LABELS.values(), "Not recorded"),
 }
 CHILD_DOMAINS = {**{k: DP_DOMAINS[k] for k in ("sex", "ethnicity_group", "age_at_first_contact", "disability",

@@ -6,7 +6,9 @@
   bottom- and top-coded so that every value left is shared by at least `threshold` children.
 - Journey features the models condition on are derived: the episode's history (repeat number and
   whether the previous episode reached a referral), the child's age band, and how far the
-  child's journeys went (which decides which Annex A lists recorded their other attributes).
+  child's journeys went (which decides which Annex A lists recorded their other attributes); for
+  the private model's child records also the first episode's route and re-referral, each read from
+  one child's own records.
 """
 
 from __future__ import annotations
@@ -138,6 +140,27 @@ def child_context(children: pd.DataFrame) -> pd.DataFrame:
         "intensity": (children["intensity"].astype(str) if "intensity" in children else
                       pd.Series("*", index=children.index)).to_numpy(),
     })
+
+
+FIRST_ROUTES = ("open", "contact>nfa", "contact>iag", "contact>early_help", "contact>contact", "contact>referral",
+                "referral", "other")
+
+
+def first_route(first: np.ndarray, second: np.ndarray, open_at_start: np.ndarray) -> np.ndarray:
+    """The first episode's route through the front door, as a class of `FIRST_ROUTES` (public): already
+    open when the window began, the contact's outcome, or straight to referral."""
+    pair = pd.Series(first).astype(str).to_numpy() + ">" + pd.Series(second).fillna("").astype(str).to_numpy()
+    named = np.isin(pair, FIRST_ROUTES)
+    out = np.where(named, pair, np.where(pd.Series(first).astype(str).to_numpy() == "referral", "referral", "other"))
+    return np.where(np.asarray(open_at_start, dtype=bool), "open", out).astype(object)
+
+
+def rereferred_children(child: pd.Series, stage: pd.Series, day: pd.Series, within: int = 365) -> np.ndarray:
+    """The children with a referral within `within` days of their previous referral."""
+    ref = pd.DataFrame({"child": child.to_numpy(), "day": day.to_numpy()})[(stage == "referral").to_numpy()]
+    ref = ref.sort_values(["child", "day"], kind="mergesort")
+    again = ref["child"].eq(ref["child"].shift()) & (ref["day"] - ref["day"].shift() <= within)
+    return ref.loc[again, "child"].unique()
 
 
 ASSESSED_STAGES = ("assessment", "strategy", "s47", "icpc", "cin_plan", "cp_plan", "cla")

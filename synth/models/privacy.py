@@ -47,7 +47,7 @@ import numpy as np
 from synth.errors import ModelError
 
 MAX_EPISODES = 2
-MAX_STEPS = 8  # moves kept per episode: 99% of episodes have at most 9 events (fixture councils)
+MAX_STEPS = 8  # moves kept per episode (public): a longer episode is cut there and left open
 DEFAULT_DELTA = 1e-6
 BUDGET_SPLIT = {"children": 0.32, "starts": 0.05, "repeats": 0.08, "transitions": 0.38, "durations": 0.12,
                 "details": 0.05}

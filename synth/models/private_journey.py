@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from synth.journeys import episodes_from_events, source_group
+from synth.models import journey as jm
 from synth.models import prepare
 from synth.models.attributes import DP_DOMAINS
 from synth.models.base import Window
@@ -42,6 +43,7 @@ DP_LEVELS = (("cur", "history"), ("cur",))
 DP_DURATION_LEVELS = (("cur", "next"), ("cur",))
 DP_HISTORIES = ("1", "2n", "2y")
 UNKNOWN_SOURCE = "10"
+RELIABLE_SD = 2.0  # a finer context is used where its noisy total is this many noise SDs clear
 MAX_LC_OFFSET = 3652  # days before the window an open episode may have begun (ten years; public)
 
 
@@ -53,15 +55,13 @@ def public_inputs(children: pd.DataFrame, events: pd.DataFrame, window: Window
 
     Events after the window's end are dropped (an episode they would have closed is then still open
     at the end); a child with no event left is dropped. Each rule reads one child's own records."""
-    from synth.models.journey import PUBLIC_DOMAINS
-
     ev = events[events["date"] <= window.end].copy()
     ev = ev.sort_values(["child_key", "episode_no", "step"], kind="mergesort").reset_index(drop=True)
     ev["step"] = ev.groupby(["child_key", "episode_no"]).cumcount()
     known = ev["source"].isin(list(SOURCE_CODES))
     ev["source"] = ev["source"].where(known | ev["source"].isna(), UNKNOWN_SOURCE)
     for col in ("need_code", "abuse_category", "closure_reason"):
-        ev[col] = ev[col].where(ev[col].isin(PUBLIC_DOMAINS[col]))
+        ev[col] = ev[col].where(ev[col].isin(jm.PUBLIC_DOMAINS[col]))
     # Episodes numbered 1, 2, ... per child in date order, whatever the input said: the contribution
     # bounds (first MAX_EPISODES episodes) rely on it.
     ev["episode_no"] = ev.groupby("child_key")["episode_no"].rank(method="dense").astype(np.int64)
@@ -91,37 +91,16 @@ def child_records(kids: pd.DataFrame, ev: pd.DataFrame, eps: pd.DataFrame) -> pd
     rec["episodes"] = n_eps.astype(str).to_numpy()
     rec["referred"] = prepare.intensity(eps, keys).to_numpy()
     days = (ev["date"] - pd.Timestamp("1970-01-01")).dt.days
-    rec["rereferred"] = yes[keys.isin(rereferred_children(ev["child_key"], ev["stage"], days)).to_numpy().astype(int)]
+    rec["rereferred"] = yes[keys.isin(prepare.rereferred_children(ev["child_key"], ev["stage"], days)).to_numpy().astype(int)]
     rec["assessed"] = yes[reached["assessed"].to_numpy().astype(int)]
     rec["s47"] = yes[s47.astype(int)]
     rec["cp"] = yes[reached["cp"].to_numpy().astype(int)]
     rec["cla"] = yes[reached["cla"].to_numpy().astype(int)]
     stages = first["path"].str.split(">")
-    rec["first_route"] = first_route(keys.map(stages.str[0]).to_numpy(), keys.map(stages.str[1]).to_numpy(),
+    rec["first_route"] = prepare.first_route(keys.map(stages.str[0]).to_numpy(), keys.map(stages.str[1]).to_numpy(),
                                      keys.map(first["left_censored"]).fillna(False).to_numpy(dtype=bool))
     rec["source_group"] = source_group(keys.map(first["source"])).to_numpy()
     return rec[list(CHILD_DOMAINS)]
-
-
-FIRST_ROUTES = ("open", "contact>nfa", "contact>iag", "contact>early_help", "contact>contact", "contact>referral",
-                "referral", "other")
-
-
-def first_route(first: np.ndarray, second: np.ndarray, open_at_start: np.ndarray) -> np.ndarray:
-    """The first episode's route through the front door, as a class of `FIRST_ROUTES` (public): already
-    open when the window began, the contact's outcome, or straight to referral."""
-    pair = pd.Series(first).astype(str).to_numpy() + ">" + pd.Series(second).fillna("").astype(str).to_numpy()
-    named = np.isin(pair, FIRST_ROUTES)
-    out = np.where(named, pair, np.where(pd.Series(first).astype(str).to_numpy() == "referral", "referral", "other"))
-    return np.where(np.asarray(open_at_start, dtype=bool), "open", out).astype(object)
-
-
-def rereferred_children(child: pd.Series, stage: pd.Series, day: pd.Series, within: int = 365) -> np.ndarray:
-    """The children with a referral within `within` days of their previous referral."""
-    ref = pd.DataFrame({"child": child.to_numpy(), "day": day.to_numpy()})[(stage == "referral").to_numpy()]
-    ref = ref.sort_values(["child", "day"], kind="mergesort")
-    again = ref["child"].eq(ref["child"].shift()) & (ref["day"] - ref["day"].shift() <= within)
-    return ref.loc[again, "child"].unique()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -130,8 +109,6 @@ def fit_private(children: pd.DataFrame, events: pd.DataFrame, window: Window, sp
                 estimate: bool = True) -> tuple[dict, dict[str, pd.DataFrame], MSTChildren]:
     """Everything the private journey model learns: (params, tables, the MST child model).
     `estimate=False`: measurements only, no graphical model (for the empirical audit)."""
-    from synth.models import journey as jm
-
     kids, ev, eps = public_inputs(children, events, window)
     eps["history"] = prepare.history_dp(eps)
     children_model = MSTChildren.fit(child_records(kids, ev, eps), budget, estimate=estimate)
@@ -171,8 +148,6 @@ def one_episode_per_child(moves: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def _reliable(totals: pd.Series, cells: pd.Series, scale: float) -> pd.Series:
     """Contexts whose noisy total is clear of the noise in it (RELIABLE_SD standard deviations)."""
-    from synth.models.journey import RELIABLE_SD
-
     return totals >= RELIABLE_SD * scale * np.sqrt(2 * cells)
 
 
@@ -186,8 +161,6 @@ def _norm_sub_by(d: pd.DataFrame, cols: list[str]) -> pd.Series:
 def _levels(d: pd.DataFrame, levels, outcome: str, scale: float) -> pd.DataFrame:
     """Sum unbiased noisy counts into coarser contexts; keep the detailed contexts only where the
     signal clears the noise; make each context's histogram non-negative last (`norm_sub`)."""
-    from synth.models.journey import _level_table
-
     parts = []
     for li, cols in enumerate(levels):
         cols = list(cols)
@@ -197,16 +170,14 @@ def _levels(d: pd.DataFrame, levels, outcome: str, scale: float) -> pd.DataFrame
             agg = agg[_reliable(g.transform("sum"), g.transform("size"), scale)]
         agg = agg.assign(count=_norm_sub_by(agg, cols))
         parts.append(agg.assign(level=li))
-    return _level_table(parts, noisy=True)
+    return jm._level_table(parts, noisy=True)
 
 
 def transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """One noisy table over the grammar: (stage, history -> next), with the whole transitions budget;
     (stage -> next) is its sum over histories. Sensitivity MAX_STEPS + 2: one episode's opening, moves
     and end."""
-    from synth.models.journey import _transition_domain
-
-    domain = _transition_domain()[["cur", "next"]].drop_duplicates().merge(
+    domain = jm._transition_domain()[["cur", "next"]].drop_duplicates().merge(
         pd.DataFrame({"history": DP_HISTORIES}), how="cross")
     counts = moves.groupby(["cur", "history", "next"]).size().rename("true").reset_index()
     d = domain.merge(counts, on=["cur", "history", "next"], how="left").fillna({"true": 0})
@@ -218,13 +189,11 @@ def transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
 
 def durations(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """Day histograms per move over `DP_DAY_BINS`; sensitivity MAX_STEPS (one episode's moves)."""
-    from synth.models.journey import DP_DAY_BINS, END, LC_START, START, _bin_of, _transition_domain
-
-    edges = _transition_domain()
-    edges = edges[(edges["next"] != END) & ~edges["cur"].isin([START, LC_START])][["cur", "next"]].drop_duplicates()
-    domain = edges.merge(pd.DataFrame({"bin": np.arange(len(DP_DAY_BINS) - 1)}), how="cross")
-    m = moves[moves["days"].notna() & (moves["next"] != END) & ~moves["cur"].isin([START, LC_START])]
-    m = m.assign(bin=_bin_of(m["days"].to_numpy(dtype=np.int64), DP_DAY_BINS))
+    edges = jm._transition_domain()
+    edges = edges[(edges["next"] != jm.END) & ~edges["cur"].isin([jm.START, jm.LC_START])][["cur", "next"]].drop_duplicates()
+    domain = edges.merge(pd.DataFrame({"bin": np.arange(len(jm.DP_DAY_BINS) - 1)}), how="cross")
+    m = moves[moves["days"].notna() & (moves["next"] != jm.END) & ~moves["cur"].isin([jm.START, jm.LC_START])]
+    m = m.assign(bin=jm._bin_of(m["days"].to_numpy(dtype=np.int64), jm.DP_DAY_BINS))
     counts = m.groupby(["cur", "next", "bin"]).size().rename("true").reset_index()
     d = domain.merge(counts, on=["cur", "next", "bin"], how="left").fillna({"true": 0})
     d["count"] = budget.noisy_counts(d["true"].to_numpy(), "durations", MAX_STEPS, what="day histograms per move",
@@ -236,21 +205,19 @@ def starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[pd
     """First episodes: the week each began inside the window, or, for those already open, the month
     before it. One histogram over both (a child's first episode is in exactly one cell): sensitivity 1;
     the left-censored share is read off it."""
-    from synth.models.journey import LC_OFFSET_BINS, START_BIN_DAYS, _bin_of, _hist
-
     first = eps[eps["episode_no"] == eps.groupby("child_key")["episode_no"].transform("min")]
-    n_weeks = max(1, (window.end - window.start).days // START_BIN_DAYS + 1)
-    n_lc = len(LC_OFFSET_BINS) - 1
+    n_weeks = max(1, (window.end - window.start).days // jm.START_BIN_DAYS + 1)
+    n_lc = len(jm.LC_OFFSET_BINS) - 1
     fresh, lc = first[~first["left_censored"]], first[first["left_censored"]]
-    weeks = ((fresh["start_date"] - window.start).dt.days.clip(lower=0) // START_BIN_DAYS).to_numpy(dtype=np.int64)
+    weeks = ((fresh["start_date"] - window.start).dt.days.clip(lower=0) // jm.START_BIN_DAYS).to_numpy(dtype=np.int64)
     lc_days = (window.start - lc["start_date"]).dt.days.clip(lower=1, upper=MAX_LC_OFFSET).to_numpy(dtype=np.int64)
-    counts = np.concatenate([_hist(weeks, n_weeks), _hist(_bin_of(lc_days, LC_OFFSET_BINS), n_lc)]).astype(float)
+    counts = np.concatenate([jm._hist(weeks, n_weeks), jm._hist(jm._bin_of(lc_days, jm.LC_OFFSET_BINS), n_lc)]).astype(float)
     noisy = norm_sub(budget.noisy_counts(counts, "starts", 1, what="first episodes: start week or months open before",
                                          clip=False))
     first_counts, lc_counts = noisy[:n_weeks], noisy[n_weeks:]
     total = float(noisy.sum())
     table = pd.concat([
-        pd.DataFrame({"kind": "first", "bin": np.arange(n_weeks), "count": first_counts, "width": START_BIN_DAYS}),
+        pd.DataFrame({"kind": "first", "bin": np.arange(n_weeks), "count": first_counts, "width": jm.START_BIN_DAYS}),
         pd.DataFrame({"kind": "lc_offset", "bin": np.arange(n_lc), "count": lc_counts, "width": 30,
                       "hi": float(MAX_LC_OFFSET)})], ignore_index=True)
     return table, float(lc_counts.sum() / total) if total > 0 else 0.0
@@ -265,8 +232,6 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
     later episode). Three measurements of sensitivity MAX_EPISODES: gap histograms, followed counts,
     and exposure (the sum over exited episodes of the chance a gap would fit in the days left, from
     the noisy gaps: at most 1 per episode)."""
-    from synth.models.journey import DP_DAY_BINS, _bin_of
-
     e = eps.sort_values(["child_key", "episode_no"])
     nxt_start = e.groupby("child_key")["start_date"].shift(-1)
     exited = e[~e["censored"] & (e["episode_no"] <= MAX_EPISODES)].copy()
@@ -275,10 +240,10 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
     exited["next_history"] = np.where(exited["path"].str.contains("referral", regex=False), "2y", "2n")
     exited["left"] = (window.end - exited["end_date"]).dt.days.clip(lower=0)
     histories = ("2n", "2y")
-    n_bins = len(DP_DAY_BINS) - 1
+    n_bins = len(jm.DP_DAY_BINS) - 1
     gap_counts = np.concatenate([
-        np.bincount(_bin_of(exited.loc[exited["followed"] & (exited["next_history"] == h), "gap"]
-                            .to_numpy(dtype=np.int64), DP_DAY_BINS), minlength=n_bins)
+        np.bincount(jm._bin_of(exited.loc[exited["followed"] & (exited["next_history"] == h), "gap"]
+                            .to_numpy(dtype=np.int64), jm.DP_DAY_BINS), minlength=n_bins)
         for h in histories]).astype(float)
     gap_noisy = budget.noisy_counts(gap_counts, "repeats", MAX_EPISODES, 1 / 3, what="gaps between episodes", clip=False)
     gap_noisy = np.concatenate([norm_sub(gap_noisy[i * n_bins:(i + 1) * n_bins]) for i in range(2)])
@@ -290,7 +255,7 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
         counts = gap_noisy[i * n_bins:(i + 1) * n_bins]
         cdf = np.cumsum(counts) / counts.sum() if counts.sum() > 0 else np.ones(n_bins)
         left = exited.loc[exited["next_history"] == h, "left"].to_numpy(dtype=np.int64)
-        exposure.append(float(cdf[_bin_of(left, DP_DAY_BINS)].sum()))
+        exposure.append(float(cdf[jm._bin_of(left, jm.DP_DAY_BINS)].sum()))
     exposure_noisy = budget.noisy_counts(np.array(exposure), "repeats", MAX_EPISODES, 1 / 3,
                                          what="exited episodes' exposure", clip=False, integer=False)
     rep_rows, gap_rows = [], []
@@ -306,10 +271,8 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
 def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """Value counts of event details by move and public code, sources by (start stage, history), and
     home team names that clear the stability threshold."""
-    from synth.models.journey import DETAIL_FIELDS, PUBLIC_DOMAINS, _transition_domain, detail_frames
-
-    ev, ep_first, home = detail_frames(ev, eps)
-    share = 1 / (len(DETAIL_FIELDS) + 2)  # + source + home_team
+    ev, ep_first, home = jm.detail_frames(ev, eps)
+    share = 1 / (len(jm.DETAIL_FIELDS) + 2)  # + source + home_team
     parts = []
     # In the order of their names: an order by count would tell the true ranking whatever the noise. The
     # number of teams is not public either (`domain_public=False`: not published).
@@ -319,10 +282,10 @@ def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.Da
     released = sorted(t for t, c in zip(teams.index, noisy) if c > threshold)
     parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": released,
                                "count": [c for c, t in zip(noisy, teams.index) if t in released]}))
-    moves = _transition_domain()
+    moves = jm._transition_domain()
     contexts = sorted(set(moves["prev"] + ">" + moves["cur"]))
-    domains = {**PUBLIC_DOMAINS, "team_label": ("=home", "=none", *released)}
-    for field in DETAIL_FIELDS:
+    domains = {**jm.PUBLIC_DOMAINS, "team_label": ("=home", "=none", *released)}
+    for field in jm.DETAIL_FIELDS:
         d = pd.MultiIndex.from_product([contexts, domains[field]], names=["context", "value"]).to_frame(index=False)
         narrow = ev.groupby(["move", field]).size().rename("true").reset_index().rename(
             columns={"move": "context", field: "value"})

@@ -7,6 +7,7 @@ trained `RUNS` times and every run is shown, with the worst.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -93,7 +94,5 @@ estimate, without the confidence bounds, shows how close the test comes to the c
 
 
 def _point(a: dict) -> str:
-    import math
-
     tpr, fpr = 1 - a["fnr"], a["fpr"]
     return f"{math.log(tpr / fpr):.2f}" if tpr > 0 and fpr > 0 else "n/a"
