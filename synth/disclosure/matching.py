@@ -96,7 +96,8 @@ def timelines(children: pd.DataFrame, events: pd.DataFrame, episodes: pd.DataFra
 def _expand(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ranges [start, start + length) laid end to end: (which range, position) of every element."""
     owner = np.repeat(np.arange(len(lengths)), lengths)
-    offset = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offset = np.repeat(np.cumsum(lengths) - lengths, lengths)  # also right for no range at all
     return owner, np.asarray(starts, dtype=np.int64)[owner] + np.arange(len(owner)) - offset
 
 

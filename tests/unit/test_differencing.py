@@ -85,3 +85,4 @@ def test_maps_of_synthetic_records_are_not_compared():
     new = _map("default", {"sex=female|referral": None, "sex=male|referral": None})
     assert compare(new, [synthetic]).ok
     assert differencing_check(new, [synthetic]).details["earlier_releases"] == 0
+
