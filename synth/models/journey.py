@@ -46,9 +46,13 @@ START, LC_START, END = "START", "LC_START", "END"
 TOKENS = (*STAGES, START, LC_START, END)
 TOK = {t: i for i, t in enumerate(TOKENS)}
 LC_STAGES = tuple(s for s in STAGES if s not in START_STAGES and s not in HARD_EXITS)
+HOLD = -1  # a sampled "next" that keeps the episode open where it is (no training child left that context)
 MAX_CHAIN = 40  # moves per sampled episode before it is cut off (as if still open)
-MAX_WEIGHT = 20.0
-MIN_REPEAT_EPISODES = 20  # exited episodes needed before a repeat chance is kept per intensity  # cap on the inverse-probability weight of a long completed stay
+MAX_WEIGHT = 20.0  # cap on the inverse-probability weight of a long completed stay
+MIN_REPEAT_EPISODES = 20  # exited episodes needed before a repeat chance is kept per intensity
+# Raking (see `_rake`): rounds, and training children's contexts walked per round (at most).
+RAKE_ROUNDS = 2
+RAKE_CHILDREN = 100_000
 
 VOCAB = {
     "prev": TOKENS,
@@ -229,7 +233,7 @@ class JourneyModel(Generator):
         params = {
             "window": window.to_dict(), "min_children": spec.min_children, "lc_share": lc_share,
             "private": False, "attributes": spec.attributes,
-            "levels": [list(x) for x in LEVELS],
+            "levels": [list(x) for x in (*LEVELS, LEVELS[-1])],  # the last: every move (see _level_rows)
             "duration_levels": [list(x) for x in DURATION_LEVELS],
             "day_bins": DAY_BINS.tolist(), "privacy": None,
             "dropped_moves": int(moves.attrs.get("dropped", 0)),
@@ -238,7 +242,44 @@ class JourneyModel(Generator):
             "max_episode_days": _pooled_bounds(
                 eps["duration_days"].to_numpy(dtype=np.int64), eps["child_key"].to_numpy(), tail)[1],
         }
-        return cls(params, tables, attributes)
+        model = cls(params, tables, attributes)
+        model._rake(np.random.default_rng(spec.seed), ctx, _first_order(ev["stage"], _next_in_episode(ev)))
+        return model
+
+    def _rake(self, rng: np.random.Generator, ctx: pd.DataFrame, target: pd.Series) -> None:
+        """Rake the next-stage tables to the training children's first-order rates.
+
+        The tables reproduce each context's moves, but what a sampled episode meets is not the
+        training children's mix of contexts: it is the model's own (its repeats, its durations
+        and so the window's cut, its back-offs), and every stage's rate is a mixture over them.
+        So the model walks the training children's own contexts (at most RAKE_CHILDREN of them), and
+        every count of a move cur -> next is scaled, at every level, by real / walked share of that
+        move out of cur; a few rounds settle it. A multiplicative factor per move keeps every
+        context's odds against another context as learnt (the context effects), and touches no
+        move the data lacks. Exits (END) are not scaled: they are not moves between stages."""
+        t = self.tables["transitions"]
+        cur, nxt = t["cur"].astype(str).to_numpy(), t["next"].astype(str).to_numpy()
+        pair = pd.Series(cur) + ">" + pd.Series(nxt)
+        scale = np.ones(len(t))
+        movable = np.isin(cur, STAGES) & np.isin(nxt, STAGES)
+        walk_ctx = ctx.iloc[rng.integers(0, len(ctx), RAKE_CHILDREN)].reset_index(drop=True)
+        base = t["count"].to_numpy(float)
+        for _ in range(RAKE_ROUNDS):
+            walked = self._sample_journeys(rng, walk_ctx)
+            got = _first_order(walked["stage"], _next_in_episode(walked, by="child"))
+            # Only where the walk differs by more than its own noise: a factor fitted to noise
+            # would add as much noise as it removes bias.
+            moves_out = got.attrs["moves_out"]
+            noise = np.sqrt(got * (1 - got) / moves_out.reindex(got.index.str.split(">").str[0]).to_numpy())
+            want = target.reindex(got.index)
+            ratio = (want / got).where((want - got).abs() > 2 * noise, 1.0)
+            ratio = ratio.replace([np.inf, -np.inf], np.nan).clip(0.2, 5.0)
+            factor = pair.map(ratio).fillna(1.0).to_numpy()
+            scale = np.where(movable, np.clip(scale * factor, 0.05, 20.0), 1.0)
+            self.tables["transitions"] = t.assign(count=base * scale)
+            self._next = _Lookup(self.tables["transitions"], tuple(tuple(x) for x in self.params["levels"]),
+                                 list(TOKENS), "next")
+        self.params["raked"] = RAKE_ROUNDS
 
     # ------------------------------------------------------------------------------------------
     # Persistence.
@@ -399,11 +440,15 @@ class JourneyModel(Generator):
             idx = np.flatnonzero(active)
             codes = {"prev": prev[idx], "cur": cur[idx], "history": hist_codes[idx],
                      **{v: c[child[idx]] for v, c in child_codes.items()}}
-            nxt = self._next.sample(rng, codes, fallback=lambda miss, c=cur[idx]: self._grammar_fallback(rng, c[miss]))
+            # A stage no training child ever left (say, looked after where care is where the front
+            # door's journey ends) is where a sampled episode stays: it is left open, never sent on
+            # by a move nobody made.
+            nxt = self._next.sample(rng, codes, fallback=lambda miss: np.full(len(miss), HOLD))
             ends = nxt == TOK[END]
             exited[idx[ends]] = True
-            go = idx[~ends]
-            nx = nxt[~ends]
+            keep = ~ends & (nxt != HOLD)
+            go = idx[keep]
+            nx = nxt[keep]
             if first:
                 days = np.zeros(len(go), dtype=np.int64)
             else:
@@ -444,14 +489,6 @@ class JourneyModel(Generator):
             columns=["child", "episode_no", "step", "stage", "prev", "day", "history"])
         last_day = ev.groupby("child")["day"].max().reindex(child).to_numpy() if len(ev) else start_day
         return ev, exited, np.where(np.isnan(last_day.astype(float)), start_day, last_day).astype(np.int64), referred
-
-    def _grammar_fallback(self, rng, cur_codes: np.ndarray) -> np.ndarray:
-        out = np.empty(len(cur_codes), dtype=np.int64)
-        for c in np.unique(cur_codes):
-            sel = np.flatnonzero(cur_codes == c)
-            options = [TOK[t] for t in allowed_next(TOKENS[c])]
-            out[sel] = rng.choice(options, size=len(sel))
-        return out
 
     def _draw_hist(self, rng, kind: str, n: int) -> np.ndarray:
         t = self._starts.get(kind)
@@ -601,6 +638,22 @@ def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Windo
     return moves.reset_index(drop=True)
 
 
+def _next_in_episode(ev: pd.DataFrame, by: str = "child_key") -> pd.Series:
+    """Each event's next stage in the same episode (NaN after its last); `ev` in episode order."""
+    same = ev[by].eq(ev[by].shift(-1)).to_numpy() & ev["episode_no"].eq(ev["episode_no"].shift(-1)).to_numpy()
+    return ev["stage"].shift(-1).where(same)
+
+
+def _first_order(stage: pd.Series, nxt: pd.Series) -> pd.Series:
+    """Share of each move out of its stage ("cur>next" -> share), as synth.evaluate measures it."""
+    ok = nxt.notna().to_numpy()
+    pairs = (stage[ok].astype(str) + ">" + nxt[ok].astype(str)).value_counts()
+    cur = pairs.index.str.split(">").str[0]
+    shares = pairs / pairs.groupby(cur).transform("sum")
+    shares.attrs["moves_out"] = pairs.groupby(cur).sum()
+    return shares
+
+
 def _level_table(parts: list[pd.DataFrame], noisy: bool = False) -> pd.DataFrame:
     """Count rows of all levels in one table; context variables a level does not use hold "*".
     Noisy counts are clipped at zero and rounded only now, after any summing into coarser levels."""
@@ -615,15 +668,27 @@ def _level_table(parts: list[pd.DataFrame], noisy: bool = False) -> pd.DataFrame
 
 
 def _level_rows(moves: pd.DataFrame, levels, outcome: str, min_children: int, value: str = "count") -> pd.DataFrame:
-    parts = []
+    """Count rows of every level, each learnt from its residual: the moves whose context no finer
+    level kept (a context is kept when it holds `min_children` children; the coarsest level keeps
+    all it has). A context that backs off then takes the distribution of the contexts that back off
+    with it, not of all of them, so the mixture of levels reproduces every coarser context's
+    distribution (pooling all moves at each level made a stage's mixed rate drift from its real
+    one by as much as the context effects are big). One more level, every move by `levels[-1]`,
+    catches a sampled context that no level holds."""
+    parts, rest = [], moves
     for li, level in enumerate(levels):
         cols = list(level)
-        counts = moves.groupby([*cols, outcome], observed=True)["w"].sum().rename(value).reset_index()
         if li < len(levels) - 1:
-            kids = moves.groupby(cols, observed=True)["child_key"].nunique().rename("children").reset_index()
-            counts = counts.merge(kids[kids["children"] >= min_children][cols], on=cols, how="inner")
-        counts["level"] = li
-        parts.append(counts)
+            kids = rest.groupby(cols, observed=True)["child_key"].nunique()
+            kept = kids[kids >= min_children].reset_index()[cols]
+            covered = rest[cols].merge(kept, on=cols, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+        else:
+            covered = np.ones(len(rest), dtype=bool)
+        counts = rest[covered].groupby([*cols, outcome], observed=True)["w"].sum().rename(value).reset_index()
+        parts.append(counts.assign(level=li))
+        rest = rest[~covered]
+    pooled = moves.groupby([*levels[-1], outcome], observed=True)["w"].sum().rename(value).reset_index()
+    parts.append(pooled.assign(level=len(levels)))
     return _level_table(parts)
 
 
