@@ -160,8 +160,28 @@ class RecordedAttributes:
                 parts.append(per[big].assign(field=field))
         return cls(pd.concat(parts, ignore_index=True)[["field", "context", "value", "count"]])
 
-    def fill(self, children: pd.DataFrame, reached: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """`children` with disability, uasc, missing_episodes and previous_cp_plans set."""
+    def draw_disability(self, age_bands: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A disability for every child as the lists would record it were the child assessed (by
+        age band): the journey model walks with it once a journey reaches those lists."""
+        t = self.table[self.table["field"] == "disability"]
+        out = np.full(len(age_bands), "unknown", dtype=object)
+        bands = np.asarray(age_bands).astype(str)
+        for band in np.unique(bands):
+            sel = np.flatnonzero(bands == band)
+            d = t[t["context"] == band]
+            if d.empty or d["count"].sum() <= 0:
+                d = t[t["context"] == "*"]
+            if d.empty or d["count"].sum() <= 0:
+                continue
+            p = d["count"].to_numpy(float)
+            out[sel] = d["value"].to_numpy(dtype=object)[rng.choice(len(d), size=len(sel), p=p / p.sum())]
+        return out
+
+    def fill(self, children: pd.DataFrame, reached: pd.DataFrame, rng: np.random.Generator,
+             given: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """`children` with disability, uasc, missing_episodes and previous_cp_plans set; a field in
+        `given` (one value per child, e.g. the disability a journey walked with) is recorded as given
+        for the children whose journeys reached its list."""
         from synth.journeys import age_band
 
         out = children.copy()
@@ -169,9 +189,13 @@ class RecordedAttributes:
             out[col] = value
         r = reached.set_index("child_key").reindex(out["child_key"])
         bands = age_band(out["age_at_first_contact"]).astype(str)
+        given = given or {}
         for field, (flag, context_cols) in RECORDED.items():
             rows = np.flatnonzero(r[flag].fillna(False).to_numpy())
             if not len(rows):
+                continue
+            if field in given:
+                out.loc[out.index[rows], field] = np.asarray(given[field], dtype=object)[rows]
                 continue
             t = self.table[self.table["field"] == field]
             ctx = (out.iloc[rows][[c for c in context_cols if c != "age_band"]].astype(str)

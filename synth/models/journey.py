@@ -33,13 +33,13 @@ import pandas as pd
 
 from synth.errors import ModelError
 from synth.journeys import age_band as to_age_band
-from synth.journeys import episodes_from_events
+from synth.journeys import episodes_from_events, source_group
 from synth.models import prepare
 from synth.models.attributes import COLUMNS as ATTRIBUTE_COLUMNS
 from synth.models.attributes import RecordedAttributes, SDVAttributes
 from synth.models.base import Generator, SyntheticTables, Window, frame_bytes, frame_from_bytes
 from synth.models.privacy import PrivacyBudget
-from synth.schema import AGE_BANDS
+from synth.schema import AGE_BANDS, SOURCE_GROUP_LABELS
 from synth.stages import EXIT_STAGES, GRAMMAR, HARD_EXITS, STAGES, START_STAGES
 
 START, LC_START, END = "START", "LC_START", "END"
@@ -60,18 +60,26 @@ VOCAB = {
     "history": ("1", "20", "21", "30", "31", "32", "40", "41", "42", "2y", "2n"),
     "age_band": (*AGE_BANDS, "Not known"),
     "intensity": ("0", "1", "2", "3"),
+    "source": (*SOURCE_GROUP_LABELS.values(), "Not recorded"),  # the episode's referral source group
+    "disability": ("yes", "no", "unknown"),  # a context only once a journey reached the lists recording it
     "next": TOKENS,
 }
-# Journeys are conditioned on the age band only among child attributes: disability, UASC status
-# and missing episodes are recorded *because* of where a journey went (Lists 4-8), so they are
-# drawn after the journey instead (synth.models.attributes.RecordedAttributes).
+# Contexts, finest first. Child attributes: the age band, and disability only where a journey has
+# reached the lists that record it (assessment on: DISABILITY_STAGES); below them it is "*", since a
+# disability is recorded *because* of where a journey went. UASC status and missing episodes are
+# drawn after the journey (synth.models.attributes.RecordedAttributes). The episode's source group
+# is drawn when it starts. Each level learns from what the finer ones left (`_level_rows`).
 LEVELS = (
+    ("prev", "cur", "history", "intensity", "age_band", "source", "disability"),
     ("prev", "cur", "history", "intensity", "age_band"),
     ("prev", "cur", "history", "intensity"),
+    ("prev", "cur", "source", "disability"),
     ("prev", "cur", "intensity"),
     ("prev", "cur"),
     ("cur",),
 )
+DISABILITY_STAGES = prepare.ASSESSED_STAGES
+DISABILITY_TOKS = np.array([TOK[s] for s in DISABILITY_STAGES])
 DURATION_LEVELS = (("prev", "cur", "next"), ("cur", "next"), ("cur",))
 
 # Day bins (public, fixed): single days to two months, then coarser. A value is drawn uniformly
@@ -215,9 +223,10 @@ class JourneyModel(Generator):
             ["child_key", "episode_no", "step"], kind="mergesort").reset_index(drop=True)
         eps = episodes.sort_values(["child_key", "episode_no"], kind="mergesort").reset_index(drop=True)
         eps["history"] = prepare.history(eps)
+        eps["source_group"] = source_group(eps["source"]).to_numpy()
         kids["intensity"] = prepare.intensity(eps, kids["child_key"])
         ctx = prepare.child_context(kids)
-        moves = _moves(ev, eps, ctx, window)
+        moves = _moves(ev, eps, ctx.assign(disability=kids["disability"].astype(str).to_numpy()), window)
 
         tables: dict[str, pd.DataFrame] = {}
         tables["transitions"] = _transitions(moves, spec.min_children)
@@ -232,7 +241,7 @@ class JourneyModel(Generator):
             kids, epochs=spec.epochs, seed=spec.seed)
         params = {
             "window": window.to_dict(), "min_children": spec.min_children, "lc_share": lc_share,
-            "private": False, "attributes": spec.attributes,
+            "private": False, "attributes": spec.attributes, "context": ["source", "disability"],
             "levels": [list(x) for x in (*LEVELS, LEVELS[-1])],  # the last: every move (see _level_rows)
             "duration_levels": [list(x) for x in DURATION_LEVELS],
             "day_bins": DAY_BINS.tolist(), "privacy": None,
@@ -263,6 +272,7 @@ class JourneyModel(Generator):
         scale = np.ones(len(t))
         movable = np.isin(cur, STAGES) & np.isin(nxt, STAGES)
         walk_ctx = ctx.iloc[rng.integers(0, len(ctx), RAKE_CHILDREN)].reset_index(drop=True)
+        walk_ctx["disability"] = self.recorded.draw_disability(walk_ctx["age_band"].to_numpy(), rng)
         base = t["count"].to_numpy(float)
         for _ in range(RAKE_ROUNDS):
             walked = self._sample_journeys(rng, walk_ctx)
@@ -350,7 +360,8 @@ class JourneyModel(Generator):
                                                             "intensity": "*"}))
             events = _match_journeys(rng, attrs, pool)
         else:
-            events = self._sample_journeys(rng, prepare.child_context(attrs))
+            latent = self.recorded.draw_disability(attrs["age_band"].to_numpy(), rng)
+            events = self._sample_journeys(rng, prepare.child_context(attrs).assign(disability=latent))
         events = self._with_details(rng, events.reset_index(drop=True), n_children)
         events["child_key"] = keys.astype(object)[events["child"].to_numpy()]
         events["date"] = pd.Timestamp("1970-01-01") + pd.to_timedelta(events["day"], unit="D")
@@ -362,7 +373,8 @@ class JourneyModel(Generator):
         if self.params["private"]:  # the record drew them; a list the journey never reached records nothing
             children = not_recorded(attrs, reached)
         else:
-            children = self.recorded.fill(attrs, reached, rng)
+            given = {"disability": latent[pd.Index(keys).get_indexer(attrs["child_key"])]}
+            children = self.recorded.fill(attrs, reached, rng, given=given)
         children = children[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
                              "uasc", "missing_episodes", "previous_cp_plans"]]
         return SyntheticTables(children, events, episodes)
@@ -372,6 +384,8 @@ class JourneyModel(Generator):
         episode_no, step, stage, prev, day (days since 1970) and history, sorted."""
         n_children = len(ctx)
         child_codes = {v: _codes(ctx[v], v) for v in ("age_band", "intensity")}
+        disability = (_codes(ctx["disability"], "disability")
+                      if "disability" in ctx and "disability" in self.params.get("context", ()) else None)
         intensity = ctx["intensity"].to_numpy().astype(str)
         w_start = (self.window.start - pd.Timestamp("1970-01-01")).days
         w_end = (self.window.end - pd.Timestamp("1970-01-01")).days
@@ -392,8 +406,9 @@ class JourneyModel(Generator):
 
         records = []
         while len(child):
+            sources = self._episode_sources(rng, history, lc)
             ev, exited, end_day, referred = self._walk(rng, child, episode_no, history, lc, start_day,
-                                                       child_codes, w_end, w_start)
+                                                       child_codes, w_end, w_start, sources, disability)
             records.append(ev)
             # Another episode after an exit, with a gap; only inside the window.
             referred_before[child[referred]] += 1
@@ -418,7 +433,15 @@ class JourneyModel(Generator):
             start_day, lc = new_start[again], np.zeros(int(again.sum()), dtype=bool)
         return pd.concat(records, ignore_index=True).sort_values(["child", "episode_no", "step"], kind="mergesort")
 
-    def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end, w_start):
+    def _episode_sources(self, rng, history: np.ndarray, lc: np.ndarray) -> np.ndarray | None:
+        """Each starting episode's source group (None for a model that draws sources afterwards)."""
+        if "source" not in self.params.get("context", ()) or "source_group" not in self._details:
+            return None
+        ctx = np.where(lc, "LC", history.astype(str)).astype(object)
+        return self._detail(rng, "source_group", ctx, np.full(len(ctx), "*", dtype=object))
+
+    def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end, w_start,
+              sources: np.ndarray | None = None, disability: np.ndarray | None = None):
         """Walk a batch of episodes (one per child) from their start to an exit or the window end.
 
         Under DP, of an episode open before the window only its start is dated before it, as in an
@@ -430,6 +453,8 @@ class JourneyModel(Generator):
         cur = np.where(lc, TOK[LC_START], TOK[START])
         day = start_day.astype(np.int64).copy()
         hist_codes = _codes(history, "history")
+        src_codes = _codes(sources, "source") if sources is not None else None
+        unrecorded = len(VOCAB["disability"])  # the code of "*": below the lists that record it
         step = np.zeros(n, dtype=np.int64)
         exited = np.zeros(n, dtype=bool)
         referred = np.zeros(n, dtype=bool)
@@ -440,6 +465,10 @@ class JourneyModel(Generator):
             idx = np.flatnonzero(active)
             codes = {"prev": prev[idx], "cur": cur[idx], "history": hist_codes[idx],
                      **{v: c[child[idx]] for v, c in child_codes.items()}}
+            if src_codes is not None:
+                codes["source"] = src_codes[idx]
+            if disability is not None:
+                codes["disability"] = np.where(np.isin(cur[idx], DISABILITY_TOKS), disability[child[idx]], unrecorded)
             # A stage no training child ever left (say, looked after where care is where the front
             # door's journey ends) is where a sampled episode stays: it is left open, never sent on
             # by a move nobody made.
@@ -477,7 +506,8 @@ class JourneyModel(Generator):
             stage_names = np.array(TOKENS, dtype=object)[nx]
             out.append(pd.DataFrame({"child": child[go], "episode_no": episode_no[go], "step": step[go],
                                      "stage": stage_names, "prev": np.array(TOKENS, dtype=object)[cur[go]],
-                                     "day": new_day, "history": history[go]}))
+                                     "day": new_day, "history": history[go],
+                                     **({"source_group": sources[go]} if sources is not None else {})}))
             referred[go[stage_names == "referral"]] = True
             prev[go], cur[go], day[go] = cur[go], nx, new_day
             step[go] += 1
@@ -569,7 +599,11 @@ class JourneyModel(Generator):
         first = (ev["step"] == 0).to_numpy()
         ep_ctx = (ev.loc[first, "stage"].astype(str) + "|" + ev.loc[first, "history"].astype(str)).to_numpy()
         ep_wide = (ev.loc[first, "stage"].astype(str) + "|*").to_numpy()
-        ep_source = clean(self._detail(rng, "source", ep_ctx, ep_wide))
+        if "source_group" in ev:  # walked with: its code within the group
+            group_ctx = ("g:" + ev.loc[first, "source_group"].astype(str)).to_numpy()
+            ep_source = clean(self._detail(rng, "source", group_ctx, ep_ctx))
+        else:
+            ep_source = clean(self._detail(rng, "source", ep_ctx, ep_wide))
         src = ep_source[np.cumsum(first) - 1]
         ev["source"] = np.where(ev["stage"].isin(["contact", "referral"]), src, None)
         # Teams: a home team per child, and per stage whether the event is with it.
@@ -607,7 +641,8 @@ def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Windo
     learns the untruncated process; sampling inside the same window truncates it again.
     """
     e = ev[["child_key", "episode_no", "step", "stage", "date"]]
-    info = eps[["child_key", "episode_no", "history", "left_censored", "censored"]]
+    info = eps[["child_key", "episode_no", "history", "left_censored", "censored",
+                *(["source_group"] if "source_group" in eps else [])]]
     e = e.merge(info, on=["child_key", "episode_no"], how="inner")
     same_next = e[["child_key", "episode_no"]].shift(-1).eq(e[["child_key", "episode_no"]]).all(axis=1)
     starter = np.where(e["left_censored"], LC_START, START)
@@ -622,6 +657,8 @@ def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Windo
                             "history": firsts["history"], "prev": START,
                             "cur": np.where(firsts["left_censored"], LC_START, START), "next": firsts["stage"],
                             "days": np.nan})
+    if "source_group" in e:
+        moves["source"], opening["source"] = e["source_group"].to_numpy(), firsts["source_group"].to_numpy()
     remaining = (window.end - e["date"]).dt.days.to_numpy()
     moves["w"] = 1.0
     if weighted:
@@ -634,6 +671,8 @@ def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Windo
     allowed = {f"{c}>{n}" for c in (*STAGES, START, LC_START) for n in allowed_next(c)}
     ok = (moves["cur"].astype(str) + ">" + moves["next"].astype(str)).isin(allowed).to_numpy()
     moves = moves[ok].merge(ctx, on="child_key", how="left")
+    if "disability" in moves:
+        moves["disability"] = moves["disability"].where(moves["cur"].isin(DISABILITY_STAGES), "*")
     moves.attrs["dropped"] = int((~ok).sum())
     return moves.reset_index(drop=True)
 
@@ -1002,7 +1041,8 @@ def detail_frames(ev: pd.DataFrame, eps: pd.DataFrame) -> tuple[pd.DataFrame, pd
     ev["derived"] = ev["derived"].astype(int).astype(str)
     for col in ("need_code", "abuse_category", "closure_reason"):
         ev[col] = ev[col].fillna("=none")
-    ep_first = ev[ev["step"] == 0].merge(eps[["child_key", "episode_no", "history", "source"]],
+    extra = [c for c in ("source_group", "left_censored") if c in eps]
+    ep_first = ev[ev["step"] == 0].merge(eps[["child_key", "episode_no", "history", "source", *extra]],
                                          on=["child_key", "episode_no"], how="left", suffixes=("_ev", ""))
     ep_first["source"] = ep_first["source"].fillna("=none")
 
@@ -1022,6 +1062,16 @@ def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
         key = ep_first["stage"] + "|" + (ep_first["history"] if ctx == "narrow" else "*")
         c = ep_first.assign(context=key).groupby(["context", "source"]).size().rename("count").reset_index()
         parts.append(c.rename(columns={"source": "value"}).assign(field="source"))
+    if "source_group" in ep_first:
+        # The source group an episode starts with (walked with: synth.models.journey LEVELS), by its
+        # history ("LC": open when the window began), and each group's source codes.
+        start = pd.Series(np.where(ep_first["left_censored"] & (ep_first["episode_no"] == 1), "LC",
+                                   ep_first["history"]), index=ep_first.index)
+        for key in (start, pd.Series("*", index=ep_first.index)):
+            c = ep_first.assign(context=key).groupby(["context", "source_group"]).size().rename("count").reset_index()
+            parts.append(c.rename(columns={"source_group": "value"}).assign(field="source_group"))
+        c = ep_first.assign(context="g:" + ep_first["source_group"]).groupby(["context", "source"]).size()
+        parts.append(c.rename("count").reset_index().rename(columns={"source": "value"}).assign(field="source"))
     h = home.value_counts().rename("count").reset_index()
     parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": h.iloc[:, 0], "count": h["count"]}))
     out = pd.concat(parts, ignore_index=True)

@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from tests.bench import dp_bench, gate_bench, ingest_bench, models_bench, service_bench, viewer_bench
+from tests.bench import dp_bench, fidelity_bench, gate_bench, ingest_bench, models_bench, service_bench, viewer_bench
 from tests.bench.machine import describe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +20,7 @@ OUT = ROOT / "BENCHMARKS.md"
 BENCHMARKS = {
     "ingest": ingest_bench.run,
     "models": models_bench.run,
+    "fidelity": fidelity_bench.run,
     "dp": dp_bench.run,
     "gate": gate_bench.run,
     "service": service_bench.run,
