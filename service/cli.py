@@ -57,12 +57,14 @@ def main(verbose: bool) -> None:
 @click.option("--messy", is_flag=True, help="Add what real workbooks contain (header variants, labels, ...).")
 @click.option("--periods", type=click.IntRange(min=1, max=8), default=1, show_default=True,
               help="Write one workbook per successive (overlapping) extract period.")
-def fixtures(n_children: int, seed: int, out_dir: Path, fmt: str, messy: bool, periods: int) -> None:
+@click.option("--council", "profile", type=click.Choice(["shire", "moorside"]), default="shire", show_default=True,
+              help="Which fake council: shire (the one models were built against) or moorside (made to differ).")
+def fixtures(n_children: int, seed: int, out_dir: Path, fmt: str, messy: bool, periods: int, profile: str) -> None:
     """Write a fake council's Annex A Lists 1-8 (realistic, calibrated, seeded)."""
     from fixtures.annex_a import write_council
     from fixtures.council import CouncilSpec, simulate
 
-    council = simulate(CouncilSpec(children=n_children, seed=seed))
+    council = simulate(CouncilSpec(children=n_children, seed=seed, profile=profile))
     paths = write_council(council, out_dir, fmt=fmt, messy=messy, periods=periods)
     for p in paths:
         click.echo(str(p))

@@ -16,7 +16,10 @@ Definitions (each figure in the output names what it compares):
 - re-referral within 12 months, and conversion rates, real vs synthetic;
 - SDMetrics quality score (column shapes and pair trends) of the child attributes;
 - utility: a classifier trained on synthetic children predicts "reaches a CP plan" for real
-  held-out children; its AUC against one trained on the real training children.
+  held-out children; its AUC against one trained on the real training children;
+- process fidelity (synth.evaluate_process): invented moves (synthetic moves and episode starts
+  the real data never shows), next-stage R² over (stage, repeat, age band) cells, and, with a
+  holdout, next-stage TSTR (train on synthetic moves, test on real held-out moves).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from synth import journeys
+from synth import evaluate_process, journeys
 from synth.schema import SOURCE_CODES, SOURCE_GROUP_LABELS
 from synth.stages import START_STAGES, allowed_edges
 
@@ -181,7 +184,7 @@ def utility(train_real: tuple, synth: tuple, holdout: tuple) -> dict:
 
 def evaluate(real, synth, holdout=None, train_real=None, seed: int = 0) -> dict:
     """All metrics. `real` and `synth` have .children/.events/.episodes; `holdout` and `train_real`
-    (the real training part) enable the utility check."""
+    (the real training part) enable the utility check and the next-stage TSTR."""
     rng = np.random.default_rng(seed)
     rates_r, rates_s = journeys.headline_rates(real.events), journeys.headline_rates(synth.events)
     conv_r, conv_s = _shares(real.events), _shares(synth.events)
@@ -202,11 +205,14 @@ def evaluate(real, synth, holdout=None, train_real=None, seed: int = 0) -> dict:
         "conversions": {f"{a}_to_{b}": {"real": conv(conv_r, a, b), "synthetic": conv(conv_s, a, b)}
                         for a, b in CONVERSIONS},
         "attribute_quality": attribute_quality(real.children, synth.children, rng),
+        "invented_moves": evaluate_process.invented_moves(real.events, synth.events),
+        "next_stage_r2": evaluate_process.next_stage_r2(real, synth),
     }
     if holdout is not None and train_real is not None:
         out["utility"] = utility((train_real.children, train_real.events, train_real.episodes),
                                  (synth.children, synth.events, synth.episodes),
                                  (holdout.children, holdout.events, holdout.episodes))
+        out["next_stage_tstr"] = evaluate_process.next_stage_tstr(train_real, synth, holdout, seed=seed)
     out["targets"] = check_targets(out)
     return out
 

@@ -64,6 +64,28 @@ def dataset_dir(tmp_path_factory, council_xlsx) -> Path:
     return out
 
 
+MOORSIDE_CHILDREN, MOORSIDE_SEED = 3000, 17
+
+
+@pytest.fixture(scope="session")
+def moorside_csv(tmp_path_factory) -> Path:
+    """Moorside (fixtures.moorside, the council made to differ from shire): 3,000 children as CSVs."""
+    return _make_council(tmp_path_factory, "moorside_csv", "--council", "moorside", "--format", "csv",
+                         "--children", str(MOORSIDE_CHILDREN), "--seed", str(MOORSIDE_SEED))
+
+
+@pytest.fixture(scope="session")
+def moorside_dataset_dir(tmp_path_factory, moorside_csv) -> Path:
+    """The 3,000-children Moorside council ingested (its report is in the manifest)."""
+    import os
+
+    os.environ.setdefault("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    out = tmp_path_factory.mktemp("moorside_dataset") / "ds"
+    result = Cli()("ingest", moorside_csv, "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
 BAD_FILES = Path(__file__).resolve().parents[1] / "fixtures" / "bad"
 
 
