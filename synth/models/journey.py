@@ -50,9 +50,12 @@ HOLD = -1  # a sampled "next" that keeps the episode open where it is (no traini
 MAX_CHAIN = 40  # moves per sampled episode before it is cut off (as if still open)
 MAX_WEIGHT = 20.0  # cap on the inverse-probability weight of a long completed stay
 MIN_REPEAT_EPISODES = 20  # exited episodes needed before a repeat chance is kept per intensity
-# Raking (see `_rake`): rounds, and training children's contexts walked per round (at most).
-RAKE_ROUNDS = 2
-RAKE_CHILDREN = 100_000
+# Raking (see `_rake`): the margins whose next-stage rates the sampler is raked to, rounds, and
+# training children's contexts walked per round.
+RAKE_MARGINS = (("cur",), ("cur", "age_band"), ("cur", "source"), ("cur", "history"), ("cur", "disability"))
+RAKE_ROUNDS = 4
+RAKE_CHILDREN = 60_000
+RAKE_MIN_MOVES = 50  # real moves out of a margin cell before it is raked to
 
 VOCAB = {
     "prev": TOKENS,
@@ -71,8 +74,8 @@ VOCAB = {
 # is drawn when it starts. Each level learns from what the finer ones left (`_level_rows`).
 LEVELS = (
     ("prev", "cur", "history", "intensity", "age_band", "source", "disability"),
-    ("prev", "cur", "history", "intensity", "age_band"),
-    ("prev", "cur", "history", "intensity"),
+    ("prev", "cur", "history", "intensity", "age_band", "disability"),
+    ("prev", "cur", "history", "intensity", "disability"),
     ("prev", "cur", "source", "disability"),
     ("prev", "cur", "intensity"),
     ("prev", "cur"),
@@ -164,12 +167,30 @@ class _Lookup:
             keep = totals > 0
             cdf = np.cumsum(weights[keep], axis=1) / totals[keep, None]
             self.tables.append((uniq[keep], cdf))
+        self.factors: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
+
+    def set_factors(self, factors: pd.DataFrame | None) -> None:
+        """Multiplicative factors on the outcome weights by margin (`margin` "cur|age_band", its
+        variables' values, the outcome, `factor`): see JourneyModel._rake."""
+        self.factors = []
+        if factors is None or factors.empty:
+            return
+        index = {o: i for i, o in enumerate(self.outcomes)}
+        for margin, f in factors.groupby("margin", sort=True):
+            level = tuple(margin.split("|"))
+            keys = _pack({v: _codes(f[v], v) for v in level}, level)
+            uniq, inv = np.unique(keys, return_inverse=True)
+            matrix = np.ones((len(uniq), len(self.outcomes)))
+            matrix[inv, f["next"].map(index).to_numpy(dtype=np.int64)] = f["factor"].to_numpy(float)
+            self.factors.append((level, uniq, matrix))
 
     def sample(self, rng: np.random.Generator, codes: dict[str, np.ndarray], fallback=None,
                within: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """One outcome per row; with `within` (lowest, highest outcome index per row), drawn from
         the distribution conditioned on lying between them (where it has weight there)."""
         n = len(next(iter(codes.values())))
+        if self.factors and within is None:
+            return self._sample_factored(rng, codes, n, fallback)
         out = np.full(n, -1, dtype=np.int64)
         u = rng.random(n)
         for level, (keys, cdf) in zip(self.levels, self.tables):
@@ -189,6 +210,39 @@ class _Lookup:
                     upto = c[r, last]
                     uu = np.where(upto > below, below + uu * (upto - below), uu)
                 out[rows] = np.minimum((c <= uu[:, None]).sum(axis=1), len(self.outcomes) - 1)
+        if (out < 0).any():
+            if fallback is None:
+                raise ModelError("the model has no distribution for a context it reached; train it again.")
+            miss = np.flatnonzero(out < 0)
+            out[miss] = fallback(miss)
+        return out
+
+    def _sample_factored(self, rng: np.random.Generator, codes: dict[str, np.ndarray], n: int, fallback) -> np.ndarray:
+        """As `sample`, with each row's distribution (from its finest level) times its factors."""
+        weights = np.zeros((n, len(self.outcomes)))
+        found = np.zeros(n, dtype=bool)
+        u = rng.random(n)
+        for level, (keys, cdf) in zip(self.levels, self.tables):
+            todo = np.flatnonzero(~found)
+            if not len(todo) or not len(keys):
+                continue
+            k = _pack({v: codes[v][todo] for v in level}, level)
+            pos = np.clip(np.searchsorted(keys, k), 0, len(keys) - 1)
+            hit = keys[pos] == k
+            weights[todo[hit]] = np.diff(cdf[pos[hit]], axis=1, prepend=0.0)
+            found[todo[hit]] = True
+        for level, keys, matrix in self.factors:
+            if not all(v in codes for v in level):
+                continue
+            k = _pack({v: codes[v] for v in level}, level)
+            pos = np.clip(np.searchsorted(keys, k), 0, len(keys) - 1)
+            hit = np.flatnonzero(keys[pos] == k)
+            weights[hit] *= matrix[pos[hit]]
+        total = weights.sum(axis=1)
+        ok = np.flatnonzero(found & (total > 0))
+        out = np.full(n, -1, dtype=np.int64)
+        cdf = np.cumsum(weights[ok], axis=1) / total[ok, None]
+        out[ok] = np.minimum((cdf <= u[ok, None]).sum(axis=1), len(self.outcomes) - 1)
         if (out < 0).any():
             if fallback is None:
                 raise ModelError("the model has no distribution for a context it reached; train it again.")
@@ -252,44 +306,65 @@ class JourneyModel(Generator):
                 eps["duration_days"].to_numpy(dtype=np.int64), eps["child_key"].to_numpy(), tail)[1],
         }
         model = cls(params, tables, attributes)
-        model._rake(np.random.default_rng(spec.seed), ctx, _first_order(ev["stage"], _next_in_episode(ev)))
+        model._rake(np.random.default_rng(spec.seed), ctx, moves, spec.min_children)
         return model
 
-    def _rake(self, rng: np.random.Generator, ctx: pd.DataFrame, target: pd.Series) -> None:
-        """Rake the next-stage tables to the training children's first-order rates.
+    def _rake(self, rng: np.random.Generator, ctx: pd.DataFrame, moves: pd.DataFrame, min_children: int) -> None:
+        """Rake the sampler to the training children's next-stage rates on each of RAKE_MARGINS.
 
-        The tables reproduce each context's moves, but what a sampled episode meets is not the
-        training children's mix of contexts: it is the model's own (its repeats, its durations
-        and so the window's cut, its back-offs), and every stage's rate is a mixture over them.
-        So the model walks the training children's own contexts (at most RAKE_CHILDREN of them), and
-        every count of a move cur -> next is scaled, at every level, by real / walked share of that
-        move out of cur; a few rounds settle it. A multiplicative factor per move keeps every
-        context's odds against another context as learnt (the context effects), and touches no
-        move the data lacks. Exits (END) are not scaled: they are not moves between stages."""
-        t = self.tables["transitions"]
-        cur, nxt = t["cur"].astype(str).to_numpy(), t["next"].astype(str).to_numpy()
-        pair = pd.Series(cur) + ">" + pd.Series(nxt)
-        scale = np.ones(len(t))
-        movable = np.isin(cur, STAGES) & np.isin(nxt, STAGES)
+        The tables reproduce each context's moves, but a context of few children backs off to a
+        coarser one, which loses that context's effect (an ICPC rate that depends on the referral
+        source, where the level kept holds age and repeats but not source), and what a sampled
+        episode meets is the model's own mix of contexts, not the training children's (its
+        repeats, its durations and so the window's cut), so every rate is a mixture over them.
+        So the model walks the training children's own contexts, compares the next-stage shares
+        with the real ones by stage, by stage and age band, source group, history and disability
+        (only cells of `min_children` real children), and multiplies the sampler's weights by a
+        factor per (margin cell, next stage); a few rounds settle it (iterative proportional
+        fitting by simulation, damped since the margins overlap). A factor multiplies the weight
+        of a move a context has, so no move the data lacks is ever made; a difference within the
+        walk's own noise is left alone (a factor fitted to noise adds as much as it removes)."""
+        real = moves[moves["cur"].isin(STAGES) & moves["next"].isin(STAGES)]
+        margins = [m for m in RAKE_MARGINS if all(v in real for v in m)]
+        targets, real_n = {}, {}
+        for m in margins:
+            cols = list(m)
+            kids = real.groupby(cols, observed=True)["child_key"].nunique()
+            big = kids[kids >= min_children].reset_index()[cols]
+            sub = real.merge(big, on=cols, how="inner")
+            counts = sub.groupby([*cols, "next"], observed=True).size()
+            out_of = counts.groupby(level=cols).transform("sum")
+            targets[m] = (counts / out_of)[out_of >= RAKE_MIN_MOVES]
+            real_n[m] = out_of[out_of >= RAKE_MIN_MOVES]
         walk_ctx = ctx.iloc[rng.integers(0, len(ctx), RAKE_CHILDREN)].reset_index(drop=True)
         walk_ctx["disability"] = self.recorded.draw_disability(walk_ctx["age_band"].to_numpy(), rng)
-        base = t["count"].to_numpy(float)
+        factors = {m: pd.Series(1.0, index=targets[m].index) for m in margins}
         for _ in range(RAKE_ROUNDS):
             walked = self._sample_journeys(rng, walk_ctx)
-            got = _first_order(walked["stage"], _next_in_episode(walked, by="child"))
-            # Only where the walk differs by more than its own noise: a factor fitted to noise
-            # would add as much noise as it removes bias.
-            moves_out = got.attrs["moves_out"]
-            noise = np.sqrt(got * (1 - got) / moves_out.reindex(got.index.str.split(">").str[0]).to_numpy())
-            want = target.reindex(got.index)
-            ratio = (want / got).where((want - got).abs() > 2 * noise, 1.0)
-            ratio = ratio.replace([np.inf, -np.inf], np.nan).clip(0.2, 5.0)
-            factor = pair.map(ratio).fillna(1.0).to_numpy()
-            scale = np.where(movable, np.clip(scale * factor, 0.05, 20.0), 1.0)
-            self.tables["transitions"] = t.assign(count=base * scale)
-            self._next = _Lookup(self.tables["transitions"], tuple(tuple(x) for x in self.params["levels"]),
-                                 list(TOKENS), "next")
-        self.params["raked"] = RAKE_ROUNDS
+            w = pd.DataFrame({"cur": walked["prev"].to_numpy(), "next": walked["stage"].to_numpy(),
+                              "history": walked["history"].to_numpy(),
+                              "age_band": walk_ctx["age_band"].to_numpy()[walked["child"].to_numpy()]})
+            if "source_group" in walked:
+                w["source"] = walked["source_group"].to_numpy()
+            dis = walk_ctx["disability"].to_numpy()[walked["child"].to_numpy()]
+            w["disability"] = np.where(np.isin(w["cur"], DISABILITY_STAGES), dis, "*")
+            w = w[w["cur"].isin(STAGES)]
+            for m in margins:
+                cols = list(m)
+                counts = w.groupby([*cols, "next"], observed=True).size()
+                out_of = counts.groupby(level=cols).transform("sum")
+                got = (counts / out_of).reindex(targets[m].index)
+                n = out_of.reindex(targets[m].index)
+                want = targets[m]
+                # The real share is a sample too: a factor chasing a small cell's noise would fight the
+                # other margins' (and so every rate) for nothing.
+                noise = np.sqrt(want * (1 - want) * (1 / n + 1 / real_n[m]))
+                ratio = (want / got).where((want - got).abs() > 2 * noise, 1.0)
+                ratio = ratio.replace([np.inf, -np.inf], np.nan).fillna(1.0).clip(1 / 3, 3.0) ** 0.5
+                factors[m] = (factors[m] * ratio).clip(0.05, 20.0)
+            self.tables["rake"] = _factor_table(factors)
+            self._next.set_factors(self.tables["rake"])
+        self.params["raked"] = {"margins": ["|".join(m) for m in margins], "rounds": RAKE_ROUNDS}
 
     # ------------------------------------------------------------------------------------------
     # Persistence.
@@ -325,6 +400,7 @@ class JourneyModel(Generator):
     def _build(self) -> None:
         levels = tuple(tuple(x) for x in self.params["levels"])
         self._next = _Lookup(self.tables["transitions"], levels, list(TOKENS), "next")
+        self._next.set_factors(self.tables.get("rake"))
         dlevels = tuple(tuple(x) for x in self.params["duration_levels"])
         self.day_bins = np.array(self.params.get("day_bins", DAY_BINS), dtype=np.int64)
         self._days = _Lookup(self.tables["durations"], dlevels, list(range(len(self.day_bins) - 1)), "bin")
@@ -675,6 +751,24 @@ def _moves(ev: pd.DataFrame, eps: pd.DataFrame, ctx: pd.DataFrame, window: Windo
         moves["disability"] = moves["disability"].where(moves["cur"].isin(DISABILITY_STAGES), "*")
     moves.attrs["dropped"] = int((~ok).sum())
     return moves.reset_index(drop=True)
+
+
+def _factor_table(factors: dict[tuple[str, ...], pd.Series]) -> pd.DataFrame:
+    """Raking factors as one table: margin, its variables' values ("*" where unused), next, factor."""
+    parts = []
+    for m, f in factors.items():
+        f = f[f != 1.0]
+        if len(f):
+            parts.append(f.rename("factor").reset_index().assign(margin="|".join(m)))
+    cols = ["margin", *sorted({v for m in factors for v in m}), "next", "factor"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    for c in cols:
+        if c not in out:
+            out[c] = "*"
+    out[cols[1:-2]] = out[cols[1:-2]].fillna("*").astype(str)
+    return out[cols]
 
 
 def _next_in_episode(ev: pd.DataFrame, by: str = "child_key") -> pd.Series:

@@ -1,0 +1,112 @@
+"""The journey model on a council it was not built against (Moorside, fixtures/moorside.py): it
+never invents a move, reproduces every first-order next-stage rate within the real data's own noise,
+and keeps the effects of age, referral source, repeat number and disability."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from synth import journeys
+from synth.dataset import read_dataset
+from synth.evaluate import next_stage_error
+from synth.evaluate_process import invented_moves, next_stage_r2
+from synth.models import TrainingSpec, fit_model
+from synth.split import split_tables
+from tests.conftest import Cli
+
+CHILDREN = 10_000
+UNDER_5 = ("Unborn", "Under 1", "1-4")
+TEENS = ("10-15", "16+")
+
+
+@pytest.fixture(scope="module")
+def moorside(tmp_path_factory):
+    """A 10,000-child Moorside, ingested; its training and held-out parts; a model; a large sample."""
+    out = tmp_path_factory.mktemp("moorside10k")
+    cli = Cli()
+    made = cli("fixtures", "--council", "moorside", "--children", str(CHILDREN), "--seed", "23", "--format", "csv",
+               "--out", out / "csv")
+    assert made.exit_code == 0, made.output
+    ingested = cli("ingest", *sorted((out / "csv").glob("*.csv")), "--out", out / "ds")
+    assert ingested.exit_code == 0, ingested.output
+    ds = read_dataset(out / "ds")
+    parts = {p: SimpleNamespace(**dict(zip(("children", "events", "episodes"),
+                                           split_tables(ds.children, ds.events, ds.episodes, ds.lineage_hash, p))))
+             for p in ("training", "holdout")}
+    model = fit_model(ds, TrainingSpec(seed=3))
+    sample = model.sample(3 * len(parts["training"].children), 5)
+    return SimpleNamespace(train=parts["training"], holdout=parts["holdout"], model=model, sample=sample)
+
+
+def _moves(data) -> pd.DataFrame:
+    tr = journeys.transitions(data.events)
+    ch = data.children.set_index("child_key")
+    eps = data.episodes.set_index(["child_key", "episode_no"])
+    tr["age_band"] = journeys.age_band(tr["child_key"].map(ch["age_at_first_contact"])).astype(str)
+    tr["disability"] = tr["child_key"].map(ch["disability"]).astype(str)
+    idx = pd.MultiIndex.from_frame(tr[["child_key", "episode_no"]])
+    tr["source_group"] = journeys.source_group(pd.Series(eps["source"].reindex(idx).to_numpy())).to_numpy()
+    return tr
+
+
+def _rate(tr: pd.DataFrame, source: str, target: str, mask) -> float:
+    sub = tr[(tr["source"] == source) & mask(tr)]
+    return float((sub["target"] == target).mean())
+
+
+def test_no_synthetic_move_is_one_the_council_never_made(moorside):
+    # Moorside's looked-after episodes end in care: the grammar allows care -> other / NFA, the data never.
+    real = journeys.transitions(moorside.train.events)
+    assert not (real["source"] == "cla").any()
+    synth = journeys.transitions(moorside.sample.events)
+    assert (moorside.sample.events["stage"] == "cla").sum() > 100
+    assert not (synth["source"] == "cla").any()
+    found = invented_moves(moorside.train.events, moorside.sample.events)
+    assert found["moves"] == 0, found["pairs"]
+
+
+def test_every_first_order_rate_within_the_real_noise_floor(moorside):
+    floor = next_stage_error(moorside.train.events, moorside.holdout.events)
+    got = next_stage_error(moorside.train.events, moorside.sample.events)
+    assert got["max"] <= 1.25 * floor["max"], (got["worst"], floor["max"])
+
+
+def test_next_stage_rates_by_stage_repeat_and_age_agree(moorside):
+    r2 = next_stage_r2(moorside.train, moorside.sample)
+    assert r2["cells"] >= 20
+    assert r2["r2"] >= 0.95, r2["worst"]
+
+
+def test_icpc_effects_of_age_and_source_are_kept(moorside):
+    real, synth = _moves(moorside.train), _moves(moorside.sample)
+
+    def age_gap(tr):
+        return (_rate(tr, "s47", "icpc", lambda t: t["age_band"].isin(UNDER_5))
+                - _rate(tr, "s47", "icpc", lambda t: t["age_band"].isin(TEENS)))
+
+    def source_gap(tr):
+        return (_rate(tr, "s47", "icpc", lambda t: t["source_group"].isin(["Health services", "Police"]))
+                - _rate(tr, "s47", "icpc", lambda t: t["source_group"] == "Schools"))
+
+    assert age_gap(real) > 0.15
+    assert age_gap(synth) > 0.6 * age_gap(real)
+    assert source_gap(real) > 0.1
+    assert source_gap(synth) > 0.5 * source_gap(real)
+
+
+def test_repeat_and_disability_effects_are_kept(moorside):
+    real, synth = _moves(moorside.train), _moves(moorside.sample)
+
+    def repeat_gap(tr):
+        return (_rate(tr, "referral", "strategy", lambda t: t["episode_no"] >= 2)
+                - _rate(tr, "referral", "strategy", lambda t: t["episode_no"] == 1))
+
+    def disability_gap(tr):
+        return (_rate(tr, "assessment", "cin_plan", lambda t: t["disability"] == "yes")
+                - _rate(tr, "assessment", "cin_plan", lambda t: t["disability"] == "no"))
+
+    assert repeat_gap(real) > 0.05 and repeat_gap(synth) > 0.6 * repeat_gap(real)
+    assert disability_gap(real) > 0.05 and disability_gap(synth) > 0.5 * disability_gap(real)
