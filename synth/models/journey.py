@@ -358,7 +358,8 @@ class JourneyModel(Generator):
                 want = targets[m]
                 # The real share is a sample too: a factor chasing a small cell's noise would fight the
                 # other margins' (and so every rate) for nothing.
-                noise = np.sqrt(want * (1 - want) * (1 / n + 1 / real_n[m]))
+                # (Not so for a stage's own rates: those are what the model must reproduce.)
+                noise = np.sqrt(want * (1 - want) * (1 / n + (1 / real_n[m] if len(m) > 1 else 0.0)))
                 ratio = (want / got).where((want - got).abs() > 2 * noise, 1.0)
                 ratio = ratio.replace([np.inf, -np.inf], np.nan).fillna(1.0).clip(1 / 3, 3.0) ** 0.5
                 factors[m] = (factors[m] * ratio).clip(0.05, 20.0)
