@@ -145,6 +145,16 @@ def _draw_in_bins(rng: np.random.Generator, bins: np.ndarray, edges: np.ndarray,
     return days
 
 
+def _with_fallback(out: np.ndarray, fallback) -> np.ndarray:
+    """`out` with the rows no level held (-1) set by `fallback(rows)`; without one, an error."""
+    if (out < 0).any():
+        if fallback is None:
+            raise ModelError("the model has no distribution for a context it reached; train it again.")
+        miss = np.flatnonzero(out < 0)
+        out[miss] = fallback(miss)
+    return out
+
+
 class _Lookup:
     """Backed-off categorical distributions: contexts at several levels -> weights over outcomes."""
 
@@ -210,12 +220,7 @@ class _Lookup:
                     upto = c[r, last]
                     uu = np.where(upto > below, below + uu * (upto - below), uu)
                 out[rows] = np.minimum((c <= uu[:, None]).sum(axis=1), len(self.outcomes) - 1)
-        if (out < 0).any():
-            if fallback is None:
-                raise ModelError("the model has no distribution for a context it reached; train it again.")
-            miss = np.flatnonzero(out < 0)
-            out[miss] = fallback(miss)
-        return out
+        return _with_fallback(out, fallback)
 
     def _sample_factored(self, rng: np.random.Generator, codes: dict[str, np.ndarray], n: int, fallback) -> np.ndarray:
         """As `sample`, with each row's distribution (from its finest level) times its factors."""
@@ -243,12 +248,7 @@ class _Lookup:
         out = np.full(n, -1, dtype=np.int64)
         cdf = np.cumsum(weights[ok], axis=1) / total[ok, None]
         out[ok] = np.minimum((cdf <= u[ok, None]).sum(axis=1), len(self.outcomes) - 1)
-        if (out < 0).any():
-            if fallback is None:
-                raise ModelError("the model has no distribution for a context it reached; train it again.")
-            miss = np.flatnonzero(out < 0)
-            out[miss] = fallback(miss)
-        return out
+        return _with_fallback(out, fallback)
 
 
 class JourneyModel(Generator):
