@@ -319,7 +319,7 @@ class JourneyModel(Generator):
         repeats, its durations and so the window's cut), so every rate is a mixture over them.
         So the model walks the training children's own contexts, compares the next-stage shares
         with the real ones by stage, by stage and age band, source group, history and disability
-        (only cells of `min_children` real children), and multiplies the sampler's weights by a
+        (only cells of `min_children` real children and RAKE_MIN_MOVES real moves), and multiplies the sampler's weights by a
         factor per (margin cell, next stage); a few rounds settle it (iterative proportional
         fitting by simulation, damped since the margins overlap). A factor multiplies the weight
         of a move a context has, so no move the data lacks is ever made; a difference within the
@@ -770,22 +770,6 @@ def _factor_table(factors: dict[tuple[str, ...], pd.Series]) -> pd.DataFrame:
             out[c] = "*"
     out[cols[1:-2]] = out[cols[1:-2]].fillna("*").astype(str)
     return out[cols]
-
-
-def _next_in_episode(ev: pd.DataFrame, by: str = "child_key") -> pd.Series:
-    """Each event's next stage in the same episode (NaN after its last); `ev` in episode order."""
-    same = ev[by].eq(ev[by].shift(-1)).to_numpy() & ev["episode_no"].eq(ev["episode_no"].shift(-1)).to_numpy()
-    return ev["stage"].shift(-1).where(same)
-
-
-def _first_order(stage: pd.Series, nxt: pd.Series) -> pd.Series:
-    """Share of each move out of its stage ("cur>next" -> share), as synth.evaluate measures it."""
-    ok = nxt.notna().to_numpy()
-    pairs = (stage[ok].astype(str) + ">" + nxt[ok].astype(str)).value_counts()
-    cur = pairs.index.str.split(">").str[0]
-    shares = pairs / pairs.groupby(cur).transform("sum")
-    shares.attrs["moves_out"] = pairs.groupby(cur).sum()
-    return shares
 
 
 def _level_table(parts: list[pd.DataFrame], noisy: bool = False) -> pd.DataFrame:
