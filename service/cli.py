@@ -365,14 +365,66 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 
 @main.group()
+def councils() -> None:
+    """Manage councils: each is a tenant with its own users, data, releases and audit trail."""
+
+
+@councils.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The council's name as its users see it.")
+@click.option("--population", type=click.IntRange(min=1), default=None,
+              help="Children aged 0-17 in the area (ONS mid-year estimate): the denominator of rates per 10,000.")
+def councils_add(code: str, name: str, population: int | None) -> None:
+    """Add a council (CODE: a short unique id, e.g. E08000025 or birmingham)."""
+    import re
+
+    from service import audit
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{2,40}", code):
+        _fail("a council code is 2 to 40 letters, digits, '-' or '_' (e.g. E08000025).", False)
+    store = _service_store()
+    with store.write() as s:
+        if store.council_by_code(s, code):
+            _fail(f"a council with code '{code}' already exists.", False)
+        council = store.add_council(s, code, name.strip()[:200], population)
+        audit.record(store, s, None, "council.added", "council", str(council.id),
+                     {"code": code, "population": population}, council_id=council.id)
+    click.echo(f"Added council {code} ({name}).")
+
+
+@councils.command("list")
+def councils_list() -> None:
+    store = _service_store()
+    with store.read() as s:
+        for c in store.councils(s):
+            click.echo(f"{c.id}\t{c.code}\t{c.name}\tpopulation {c.population or 'not declared'}\t"
+                       f"{'shares aggregates' if c.shares_aggregates else 'not sharing'}")
+
+
+@main.group()
 def users() -> None:
     """Manage users and their API tokens."""
+
+
+def _council_for(store, s, code: str | None):
+    """The council a command acts in: the one named, or the only one there is."""
+    if code:
+        council = store.council_by_code(s, code)
+        if council is None:
+            _fail(f"no council with code '{code}'; `frontdoor councils list` shows them.", False)
+        return council
+    every = store.councils(s)
+    if len(every) > 1:
+        _fail("this service holds several councils: say which with --council CODE.", False)
+    return every[0]
 
 
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["data_owner", "reviewer", "developer", "admin"]), required=True)
-def users_add(name: str, role: str) -> None:
+@click.option("--council", "council_code", default=None,
+              help="The council's code (needed when the service holds more than one).")
+def users_add(name: str, role: str, council_code: str | None) -> None:
     """Add a user; prints their API token once, alone on the last line."""
     from service import audit
 
@@ -380,9 +432,10 @@ def users_add(name: str, role: str) -> None:
     with store.write() as s:
         if store.user_by_name(s, name):
             _fail(f"a user called '{name}' already exists; choose another name.", False)
-        user, token = store.add_user(s, name, role)
-        audit.record(store, s, None, "user.added", "user", str(user.id), {"role": role})
-    click.echo(f"Added {name} ({role}). Their API token (shown once; keep it safe):")
+        council = _council_for(store, s, council_code)
+        user, token = store.add_user(s, name, role, council.id)
+        audit.record(store, s, None, "user.added", "user", str(user.id), {"role": role}, council_id=council.id)
+    click.echo(f"Added {name} ({role}, {council.name}). Their API token (shown once; keep it safe):")
     click.echo(token)
 
 
@@ -391,7 +444,7 @@ def users_list() -> None:
     store = _service_store()
     with store.read() as s:
         for u in store.users(s):
-            click.echo(f"{u.id}\t{u.name}\t{u.role}\t{'active' if u.active else 'inactive'}")
+            click.echo(f"{u.id}\t{u.name}\t{u.role}\t{u.council.code}\t{'active' if u.active else 'inactive'}")
 
 
 @main.command()
@@ -417,15 +470,18 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Check the audit trail's hash chain; exit 1 if any event was changed, removed or reordered."""
+    """Check every council's audit trail (hash chain); exit 1 if any event was changed, removed or reordered."""
     from service import audit
 
-    result = audit.verify(_service_store())
-    if result.ok:
-        click.echo(f"Audit trail intact: {result.events} events.")
-        return
-    click.echo(f"Audit trail BROKEN at event {result.first_bad_id}: {result.reason}.", err=True)
-    sys.exit(1)
+    broken = False
+    for code, result in audit.verify_all(_service_store()).items():
+        if result.ok:
+            click.echo(f"Audit trail of {code} intact: {result.events} events.")
+        else:
+            broken = True
+            click.echo(f"Audit trail of {code} BROKEN at event {result.first_bad_id}: {result.reason}.", err=True)
+    if broken:
+        sys.exit(1)
 
 
 @main.command()

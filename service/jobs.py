@@ -105,7 +105,8 @@ def fail_job(store: Store, job_id: str, reason: str) -> None:
             if r and r.state == "checking":
                 r.error = reason
                 workflow.transition(store, s, r, "gate_failed", None, {"reason": "job failed"})
-        audit.record(store, s, None, "job.failed", job.target_type, job.target_id, {"job": job_id, "kind": job.kind})
+        audit.record(store, s, None, "job.failed", job.target_type, job.target_id, {"job": job_id, "kind": job.kind},
+                     council_id=job.council_id)
 
 
 def reap_stale_jobs(store: Store) -> int:
@@ -148,7 +149,7 @@ def run_ingest(store: Store, dataset_id: str, progress: Progress) -> None:
                      "rows_read": report["rows_read"], "rows_rejected": report["rows_rejected"]}
         audit.record(store, s, None, "dataset.ingested", "dataset", dataset_id,
                      {"rows_read": report["rows_read"], "rows_rejected": report["rows_rejected"],
-                      "children": report["children"]})
+                      "children": report["children"]}, council_id=ds.council_id)
 
 
 def _iso(d) -> str | None:
@@ -176,7 +177,8 @@ def run_train(store: Store, model_id: str, progress: Progress) -> None:
         m = store.get(s, TrainedModel, model_id)
         m.status, m.privacy, m.training_children = "ready", model.generator.privacy(), model.training_children
         audit.record(store, s, None, "model.trained", "model", model_id,
-                     {"generator": generator, "epsilon": epsilon, "training_children": model.training_children})
+                     {"generator": generator, "epsilon": epsilon, "training_children": model.training_children},
+                     council_id=m.council_id)
 
 
 def run_build_release(store: Store, release_id: str, progress: Progress) -> None:

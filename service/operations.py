@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from service import audit
 from service.governance import workflow
-from service.governance.permissions import allowed, can_see_release
+from service.governance.permissions import allowed, can_see_release, in_council
 from service.governance.workflow import WorkflowError
 from service.orm import Dataset, Job, Release, TrainedModel, User
 from service.store import Store, new_id
@@ -39,8 +39,8 @@ class Upload:
 
 
 def _new_job(store: Store, s, runner, kind: str, target_type: str, target_id: str, user: User) -> Job:
-    job = Job(id=new_id(), kind=kind, target_type=target_type, target_id=target_id, created_by=user.id,
-              backend=runner.backend)
+    job = Job(id=new_id(), council_id=user.council_id, kind=kind, target_type=target_type, target_id=target_id,
+              created_by=user.id, backend=runner.backend)
     s.add(job)
     s.flush()
     return job
@@ -96,7 +96,8 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
         raise
     try:
         with store.write() as s:
-            ds = Dataset(id=dataset_id, name=name[:200], owner_id=user.id, status="ingesting",
+            ds = Dataset(id=dataset_id, council_id=user.council_id, name=name[:200], owner_id=user.id,
+                         status="ingesting",
                          files=[{"name": f.name, "bytes": (store.upload_dir(dataset_id) / f.name).stat().st_size}
                                 for f in files])
             s.add(ds)
@@ -113,28 +114,37 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
 def get_dataset(store: Store, s, user: User, dataset_id: str) -> Dataset:
     require(user, "dataset:read")
     ds = store.get(s, Dataset, dataset_id)
-    if ds is None or ds.status == "deleted" or (user.role != "admin" and ds.owner_id != user.id):
+    if (not in_council(user, ds) or ds.status == "deleted"
+            or (user.role != "admin" and ds.owner_id != user.id)):
         raise NotFound("dataset")
     return ds
 
 
 def list_datasets(store: Store, s, user: User) -> list[Dataset]:
     require(user, "dataset:read")
-    return store.datasets(s, None if user.role == "admin" else user.id)
+    return store.datasets(s, user.council_id, None if user.role == "admin" else user.id)
 
 
 def delete_dataset(store: Store, user: User, dataset_id: str) -> None:
     require(user, "dataset:delete")
     with store.write() as s:
-        ds = get_dataset(store, s, user, dataset_id) if user.role != "admin" else store.get(s, Dataset, dataset_id)
-        if ds is None or ds.status == "deleted":
-            raise NotFound("dataset")
+        ds = get_dataset(store, s, user, dataset_id)
         if ds.status == "ingesting":
             raise WorkflowError("the dataset is still being ingested; delete it when the job has finished.", 409)
         ds.status = "deleted"
         audit.record(store, s, user, "dataset.deleted", "dataset", dataset_id, {})
     store.remove(store.upload_dir(dataset_id))
     store.remove(store.dataset_dir(dataset_id))
+
+
+# -- jobs -------------------------------------------------------------------------------------
+def get_job(store: Store, s, user: User, job_id: str) -> Job:
+    """A job of the user's council: admins and reviewers see any, others their own."""
+    require(user, "job:read")
+    job = store.get(s, Job, job_id)
+    if not in_council(user, job) or (user.role not in ("admin", "reviewer") and job.created_by != user.id):
+        raise NotFound("job")
+    return job
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -165,7 +175,7 @@ def request_model(store: Store, runner, user: User, dataset_id: str, generator: 
         ds = get_dataset(store, s, user, dataset_id)
         if ds.status != "ready":
             raise WorkflowError(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.", 409)
-        m = TrainedModel(id=new_id(), dataset_id=ds.id, owner_id=user.id, generator=generator, epsilon=epsilon,
+        m = TrainedModel(id=new_id(), council_id=user.council_id, dataset_id=ds.id, owner_id=user.id, generator=generator, epsilon=epsilon,
                          window_start=start, window_end=end)
         s.add(m)
         job = _new_job(store, s, runner, "train", "model", m.id, user)
@@ -186,9 +196,14 @@ def _iso(d: date | str | None) -> str | None:
 def get_model(store: Store, s, user: User, model_id: str) -> TrainedModel:
     require(user, "model:read")
     m = store.get(s, TrainedModel, model_id)
-    if m is None or (user.role == "data_owner" and m.owner_id != user.id):
+    if not in_council(user, m) or (user.role == "data_owner" and m.owner_id != user.id):
         raise NotFound("model")
     return m
+
+
+def list_models(store: Store, s, user: User) -> list[TrainedModel]:
+    require(user, "model:read")
+    return store.models(s, user.council_id, user.id if user.role == "data_owner" else None)
 
 
 # -- releases ---------------------------------------------------------------------------------
@@ -225,7 +240,7 @@ def request_release(store: Store, runner, user: User, model_id: str, children: i
         m = get_model(store, s, user, model_id)
         if m.status != "ready":
             raise WorkflowError(f"the model is '{m.status}'; request a release from a trained model.", 409)
-        r = Release(id=new_id(), model_id=m.id, requester_id=user.id, kind=kind, children=children, profile=profile,
+        r = Release(id=new_id(), council_id=user.council_id, model_id=m.id, requester_id=user.id, kind=kind, children=children, profile=profile,
                     purpose=purpose.strip(), recipients=recipients.strip(), state="draft")
         s.add(r)
         s.flush()
@@ -240,18 +255,19 @@ def request_release(store: Store, runner, user: User, model_id: str, children: i
 def get_release(store: Store, s, user: User, release_id: str) -> Release:
     require(user, "release:read")
     r = store.get(s, Release, release_id)
-    if r is None or not can_see_release(user.role, user.id, r.requester_id, r.state):
+    if not in_council(user, r) or not can_see_release(user.role, user.id, r.requester_id, r.state):
         raise NotFound("release")
     return r
 
 
 def list_releases(store: Store, s, user: User, state: str | None = None) -> list[Release]:
     require(user, "release:list")
+    council = user.council_id
     if user.role in ("reviewer", "admin"):
-        return store.releases(s, [state] if state else None)
+        return store.releases(s, council, [state] if state else None)
     if user.role == "developer":
-        return store.releases(s, ["published"]) if state in (None, "published") else []
-    rows = store.releases(s, None, requester_id=user.id) + store.releases(s, ["published"])
+        return store.releases(s, council, ["published"]) if state in (None, "published") else []
+    rows = store.releases(s, council, None, requester_id=user.id) + store.releases(s, council, ["published"])
     seen, out = set(), []
     for r in sorted(rows, key=lambda r: r.created_at, reverse=True):
         if r.id not in seen and (state is None or r.state == state):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -16,20 +17,47 @@ class Base(DeclarativeBase):
     pass
 
 
+DEFAULT_COUNCIL_ID = 1  # the council made by migration 0004: every object from before councils were tenants
+
+
+class Council(Base):
+    """A tenant: one local authority. Its datasets, models, releases, jobs, users and audit trail are its
+    own; another council sees none of them, except aggregate releases both councils share (`sharing`)."""
+
+    __tablename__ = "councils"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Children aged 0-17 living in the council's area, as the council declares it (ONS mid-year
+    # estimates): the denominator of rates per 10,000 children. Public, not a figure from the records.
+    population: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shares_aggregates: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    sharing_changed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+
+def _council_column() -> Mapped[int]:
+    """No default: every object is given its council where it is made, so none can land in another's."""
+    return mapped_column(ForeignKey("councils.id"), index=True)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    council_id: Mapped[int] = _council_column()
     name: Mapped[str] = mapped_column(String(120), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    council: Mapped[Council] = relationship()
 
 
 class Dataset(Base):
     __tablename__ = "datasets"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    council_id: Mapped[int] = _council_column()
     name: Mapped[str] = mapped_column(String(200))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="ingesting")  # ingesting | ready | failed | deleted
@@ -45,6 +73,7 @@ class Dataset(Base):
 class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    council_id: Mapped[int] = _council_column()
     kind: Mapped[str] = mapped_column(String(20))  # ingest | train | build_release
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | running | succeeded | failed
     progress: Mapped[int] = mapped_column(Integer, default=0)
@@ -63,6 +92,7 @@ class Job(Base):
 class TrainedModel(Base):
     __tablename__ = "models"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    council_id: Mapped[int] = _council_column()
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     generator: Mapped[str] = mapped_column(String(20))
@@ -81,6 +111,7 @@ class TrainedModel(Base):
 class Release(Base):
     __tablename__ = "releases"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    council_id: Mapped[int] = _council_column()
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # synthetic: records sampled from the model, and a map computed from them; aggregate: the model's
@@ -119,6 +150,8 @@ class Review(Base):
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Each council's events form their own hash chain (prev_hash is the council's previous event).
+    council_id: Mapped[int] = _council_column()
     at: Mapped[datetime] = mapped_column(DateTime, default=now)
     actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     actor: Mapped[str] = mapped_column(String(120))

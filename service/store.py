@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.orm import AuditEvent, Dataset, Job, Release, Review, TrainedModel, User, now
+from service.orm import DEFAULT_COUNCIL_ID, AuditEvent, Council, Dataset, Job, Release, Review, TrainedModel, User, now
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -177,11 +177,27 @@ class Store:
         else:
             path.unlink(missing_ok=True)
 
+    # -- councils ------------------------------------------------------------------------------
+    def add_council(self, s: Session, code: str, name: str, population: int | None = None) -> Council:
+        council = Council(code=code, name=name, population=population, shares_aggregates=False)
+        s.add(council)
+        s.flush()
+        return council
+
+    def council_by_code(self, s: Session, code: str) -> Council | None:
+        return s.scalar(select(Council).where(Council.code == code))
+
+    def councils(self, s: Session, sharing: bool | None = None) -> list[Council]:
+        q = select(Council).order_by(Council.id)
+        if sharing is not None:
+            q = q.where(Council.shares_aggregates.is_(sharing))
+        return list(s.scalars(q))
+
     # -- users ---------------------------------------------------------------------------------
-    def add_user(self, s: Session, name: str, role: str) -> tuple[User, str]:
+    def add_user(self, s: Session, name: str, role: str, council_id: int = DEFAULT_COUNCIL_ID) -> tuple[User, str]:
         token = "fd_" + secrets.token_urlsafe(32)
         days = int(self.cfg.get("TOKEN_DAYS") or 0)
-        user = User(name=name, role=role, token_hash=hash_token(token),
+        user = User(name=name, role=role, council_id=council_id, token_hash=hash_token(token),
                     token_expires_at=now() + timedelta(days=days) if days else None)
         s.add(user)
         s.flush()
@@ -196,8 +212,11 @@ class Store:
     def user_by_name(self, s: Session, name: str) -> User | None:
         return s.scalar(select(User).where(User.name == name))
 
-    def users(self, s: Session) -> list[User]:
-        return list(s.scalars(select(User).order_by(User.id)))
+    def users(self, s: Session, council_id: int | None = None) -> list[User]:
+        q = select(User).order_by(User.id)
+        if council_id is not None:
+            q = q.where(User.council_id == council_id)
+        return list(s.scalars(q))
 
     # -- datasets, models, jobs ----------------------------------------------------------------
     def get(self, s: Session, cls, object_id, *, lock: bool = False):
@@ -206,14 +225,15 @@ class Store:
             q = q.with_for_update()
         return s.scalar(q)
 
-    def datasets(self, s: Session, owner_id: int | None = None) -> list[Dataset]:
-        q = select(Dataset).where(Dataset.status != "deleted").order_by(Dataset.created_at.desc())
+    def datasets(self, s: Session, council_id: int, owner_id: int | None = None) -> list[Dataset]:
+        q = (select(Dataset).where(Dataset.council_id == council_id, Dataset.status != "deleted")
+             .order_by(Dataset.created_at.desc()))
         if owner_id is not None:
             q = q.where(Dataset.owner_id == owner_id)
         return list(s.scalars(q))
 
-    def models(self, s: Session, owner_id: int | None = None) -> list[TrainedModel]:
-        q = select(TrainedModel).order_by(TrainedModel.created_at.desc())
+    def models(self, s: Session, council_id: int, owner_id: int | None = None) -> list[TrainedModel]:
+        q = select(TrainedModel).where(TrainedModel.council_id == council_id).order_by(TrainedModel.created_at.desc())
         if owner_id is not None:
             q = q.where(TrainedModel.owner_id == owner_id)
         return list(s.scalars(q))
@@ -230,9 +250,9 @@ class Store:
             s.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=now(), **values))
 
     # -- releases ------------------------------------------------------------------------------
-    def releases(self, s: Session, states: list[str] | None = None, requester_id: int | None = None,
+    def releases(self, s: Session, council_id: int, states: list[str] | None = None, requester_id: int | None = None,
                  include_published: bool = False) -> list[Release]:
-        q = select(Release).order_by(Release.created_at.desc())
+        q = select(Release).where(Release.council_id == council_id).order_by(Release.created_at.desc())
         if states is not None and requester_id is not None and include_published:
             q = q.where((Release.requester_id == requester_id) | (Release.state == "published"))
         elif requester_id is not None:
@@ -254,6 +274,14 @@ class Store:
             q = q.where(Release.id != exclude)
         return list(s.scalars(q))
 
+    def shared_aggregate_releases(self, s: Session) -> dict[int, Release]:
+        """The aggregate release each sharing council shares now: its latest published one that is still
+        published (a withdrawn release is no longer served, to anyone). Keyed by council id."""
+        q = (select(Release).join(Council, Release.council_id == Council.id)
+             .where(Council.shares_aggregates.is_(True), Release.kind == "aggregate", Release.state == "published")
+             .order_by(Release.published_at))
+        return {r.council_id: r for r in s.scalars(q)}
+
     def release_map(self, release_id: str) -> dict | None:
         """The map.json of a release's stored bundle (None when it has none)."""
         import json
@@ -269,14 +297,15 @@ class Store:
         return list(s.scalars(select(Review).where(Review.release_id == release_id).order_by(Review.id)))
 
     # -- audit ---------------------------------------------------------------------------------
-    def last_audit(self, s: Session) -> AuditEvent | None:
-        q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+    def last_audit(self, s: Session, council_id: int) -> AuditEvent | None:
+        q = select(AuditEvent).where(AuditEvent.council_id == council_id).order_by(AuditEvent.id.desc()).limit(1)
         if not self.is_sqlite:
             q = q.with_for_update()
         return s.scalar(q)
 
-    def audit_events(self, s: Session, limit: int | None = None, offset: int = 0, **filters) -> list[AuditEvent]:
-        q = select(AuditEvent).order_by(AuditEvent.id)
+    def audit_events(self, s: Session, council_id: int, limit: int | None = None, offset: int = 0,
+                     **filters) -> list[AuditEvent]:
+        q = select(AuditEvent).where(AuditEvent.council_id == council_id).order_by(AuditEvent.id)
         for key, value in filters.items():
             if value is not None:
                 q = q.where(getattr(AuditEvent, key) == value)
@@ -284,12 +313,12 @@ class Store:
             q = q.offset(offset).limit(limit)
         return list(s.scalars(q))
 
-    def lock_audit_chain(self, s: Session) -> None:
-        """Serialise appends to the audit chain (Postgres; SQLite writers are already serialised)."""
+    def lock_audit_chain(self, s: Session, council_id: int) -> None:
+        """Serialise appends to a council's audit chain (Postgres; SQLite writers are already serialised)."""
         if not self.is_sqlite:
             from sqlalchemy import text
 
-            s.execute(text("SELECT pg_advisory_xact_lock(424242)"))
+            s.execute(text("SELECT pg_advisory_xact_lock(424242, :c)"), {"c": council_id})
 
 
 def _note_release_changes(session: Session, flush_context, instances) -> None:

@@ -14,10 +14,10 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The 
 class AuditLog(MethodView):
     @blp.arguments(AuditQuerySchema, location="query")
     def get(self, q: dict):
-        """Audit events, oldest first, filterable; with the hash chain's verification."""
+        """Your council's audit events, oldest first, filterable; with its hash chain's verification."""
         operations.require(user(), "audit:read")
         with store().read() as s:
-            events = store().audit_events(s, limit=q["limit"], offset=q["offset"], action=q.get("action"),
+            events = store().audit_events(s, user().council_id, limit=q["limit"], offset=q["offset"], action=q.get("action"),
                                           object_type=q.get("object_type"), object_id=q.get("object_id"),
                                           actor=q.get("actor"))
-        return {"events": AuditEventSchema(many=True).dump(events), "chain": audit.verify(store()).to_dict()}
+        return {"events": AuditEventSchema(many=True).dump(events), "chain": audit.verify(store(), user().council_id).to_dict()}

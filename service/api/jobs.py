@@ -7,7 +7,6 @@ from service import operations
 from service.api.context import store, user
 from service.api.schemas import JobSchema
 from service.jobs import reap_stale_jobs
-from service.orm import Job
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Background jobs and their progress")
 
@@ -20,7 +19,4 @@ class JobItem(MethodView):
         operations.require(user(), "job:read")
         reap_stale_jobs(store())
         with store().read() as s:
-            job = store().get(s, Job, job_id)
-            if job is None or (user().role != "admin" and job.created_by != user().id and user().role != "reviewer"):
-                raise operations.NotFound("job")
-            return job
+            return operations.get_job(store(), s, user(), job_id)

@@ -42,7 +42,7 @@ def _published_listing(state: str | None) -> Response:
         body, etag = json.dumps({"releases": []}).encode(), ""
     else:
         catalogue = current_app.extensions["frontdoor"].published_catalogue
-        body, etag = catalogue.get(store().release_catalogue_version(), build)
+        body, etag = catalogue.get(user().council_id, store().release_catalogue_version(), build)
     if etag and etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"'})
     resp = Response(body, mimetype="application/json")

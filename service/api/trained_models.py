@@ -15,9 +15,8 @@ class Models(MethodView):
     @blp.response(200, ModelSchema(many=True))
     def get(self):
         """Your models (all for reviewers and admins)."""
-        operations.require(user(), "model:read")
         with store().read() as s:
-            return store().models(s, user().id if user().role == "data_owner" else None)
+            return operations.list_models(store(), s, user())
 
     @blp.arguments(ModelCreateSchema)
     def post(self, body: dict):

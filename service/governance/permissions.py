@@ -1,5 +1,6 @@
 """Who may do what: deny unless a role is listed. Ownership (a data owner's own datasets, a
-requester's own release) is checked by the workflow on top of these."""
+requester's own release) is checked by the workflow on top of these, and above all of them the
+council: an object of another council does not exist for a user (`in_council`), whatever the role."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "release:download": frozenset(ROLES),
     "job:read": frozenset({"data_owner", "reviewer", "admin"}),
     "audit:read": frozenset({"reviewer", "admin"}),
+    # The council's settings: its declared population, and whether it shares its aggregate releases.
+    "council:manage": frozenset({"admin"}),
+    # Another sharing council's shared aggregates, and the pooled figures (only while one's own council shares).
+    "comparison:read": frozenset({"data_owner", "reviewer", "admin"}),
 }
 # States in which each role may see a release at all (a requester also sees their own, in any state).
 VISIBLE_STATES: dict[str, frozenset[str] | None] = {
@@ -30,6 +35,11 @@ VISIBLE_STATES: dict[str, frozenset[str] | None] = {
     "reviewer": None,  # all
     "admin": None,
 }
+
+
+def in_council(user, obj) -> bool:
+    """True when the object (dataset, model, release, job, audit event, user) is of the user's council."""
+    return obj is not None and obj.council_id == user.council_id
 
 
 def allowed(role: str, permission: str) -> bool:

@@ -45,7 +45,8 @@ def transition(store: Store, s: Session, release: Release, action: str, user: Us
     release.state = t.target
     release.updated_at = now()
     audit.record(store, s, user, f"release.{action}", "release", release.id,
-                 {"from": before, "to": t.target, "version": release.version, **(details or {})})
+                 {"from": before, "to": t.target, "version": release.version, **(details or {})},
+                 council_id=release.council_id)
     return release
 
 

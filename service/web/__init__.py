@@ -34,7 +34,7 @@ from markupsafe import Markup
 
 from service import audit, operations
 from service.governance.workflow import WorkflowError, approvals
-from service.orm import Job, Release, TrainedModel
+from service.orm import Release, TrainedModel
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 MAX_USED_FORMS = 200
@@ -241,10 +241,11 @@ def job_page(job_id: str):
     from service.jobs import reap_stale_jobs
 
     reap_stale_jobs(store)
-    with store.read() as s:
-        job = store.get(s, Job, job_id)
-        if job is None or (g.web_user.role != "admin" and job.created_by != g.web_user.id):
-            return render_page("message.html", "Job", status=404, error="No such job.")
+    try:
+        with store.read() as s:
+            job = operations.get_job(store, s, g.web_user, job_id)
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Job")
     links = {"dataset": url_for("web.dataset_page", dataset_id=job.target_id),
              "model": url_for("web.model_page", model_id=job.target_id),
              "release": url_for("web.release_page", release_id=job.target_id)}
@@ -279,8 +280,11 @@ def request_release(model_id: str):
         _, job = operations.request_release(store, _runner(), g.web_user, model_id, children,
                                             form["profile"] or "default", form["purpose"], form["recipients"], kind)
     except WorkflowError as exc:
-        with store.read() as s:
-            m = store.get(s, TrainedModel, model_id)
+        try:
+            with store.read() as s:
+                m = operations.get_model(store, s, g.web_user, model_id)
+        except WorkflowError:
+            return _fail_page(exc, "message.html", "Model")
         return render_page("model.html", "Model", status=exc.status, model=m, form=form, error=exc.message)
     return redirect(url_for("web.job_page", job_id=job.id))
 
@@ -313,7 +317,7 @@ KIND_TEXTS = {
 
 
 def _release_context(store, s, r: Release) -> dict:
-    events = store.audit_events(s, object_type="release", object_id=r.id)
+    events = store.audit_events(s, r.council_id, object_type="release", object_id=r.id)
     model = store.get(s, TrainedModel, r.model_id)
     user = g.web_user
     reviewed = any(rv.reviewer_id == user.id and rv.release_version == r.version for rv in r.reviews)
@@ -431,9 +435,9 @@ def audit_page():
         return _fail_page(exc, "message.html", "Audit trail")
     filters = {k: request.args.get(k) or None for k in ("action", "object_type", "object_id", "actor")}
     with store.read() as s:
-        events = store.audit_events(s, limit=500, **filters)
+        events = store.audit_events(s, g.web_user.council_id, limit=500, **filters)
     return render_page("audit.html", "Audit trail", events=events, filters=filters,
-                       chain=audit.verify(store))
+                       chain=audit.verify(store, g.web_user.council_id))
 
 
 def _map_svg(store, r: Release) -> Markup | None:

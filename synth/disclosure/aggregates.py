@@ -53,21 +53,25 @@ def primary_suppression(values: np.ndarray, view_size: np.ndarray, profile: Prof
     return small
 
 
-def secondary_suppression(cells: pd.DataFrame, groups: pd.DataFrame) -> np.ndarray:
+def secondary_suppression(cells: pd.DataFrame, groups: pd.DataFrame, keep: set | None = None) -> np.ndarray:
     """`cells`: cell, value, suppressed. `groups`: group, cell (cells that add up to a total).
+    `keep`: cells withheld only when no other cell of a group can be (the map's "all" view: the totals
+    every breakdown adds up to). Without it a total ties with a part of equal value (every other part
+    zero) and, being first by name, is withheld: one small UASC view then withholds a council's whole map.
 
     Returns the new suppressed flags: no group is left with exactly one withheld cell."""
     suppressed = cells.set_index("cell")["suppressed"].copy()
     value = cells.set_index("cell")["value"]
     g = groups.copy()
     g["value"] = g["cell"].map(value).to_numpy()
+    g["kept"] = g["cell"].isin(keep or set()).to_numpy()
     while True:
         g["s"] = g["cell"].map(suppressed).to_numpy()
         per = g.groupby("group")["s"].agg(["sum", "size"])
         lonely = per.index[(per["sum"] == 1) & (per["size"] > 1)]
         if not len(lonely):
             break
-        cand = g[g["group"].isin(lonely) & ~g["s"]].sort_values(["group", "value", "cell"])
+        cand = g[g["group"].isin(lonely) & ~g["s"]].sort_values(["group", "kept", "value", "cell"])
         pick = cand.drop_duplicates("group")["cell"]
         if pick.empty:
             break
@@ -75,16 +79,18 @@ def secondary_suppression(cells: pd.DataFrame, groups: pd.DataFrame) -> np.ndarr
     return suppressed.reindex(cells["cell"]).to_numpy()
 
 
-def control_cells(cells: pd.DataFrame, groups: pd.DataFrame, profile: Profile, totals: set | None = None) -> pd.DataFrame:
+def control_cells(cells: pd.DataFrame, groups: pd.DataFrame, profile: Profile, totals: set | None = None,
+                  keep: set | None = None) -> pd.DataFrame:
     """Apply primary and secondary suppression and rounding to a table of counts.
 
     `cells`: cell (id), value (children), view_size (children in the cell's view).
-    `groups`: group, cell. Cells whose id is in `totals` are rounded as totals.
+    `groups`: group, cell. Cells whose id is in `totals` are rounded as totals; cells in `keep` are
+    the last chosen for secondary suppression (see `secondary_suppression`).
     Returns cells with `suppressed` and `published` (None where withheld)."""
     out = cells.copy()
     out["suppressed"] = primary_suppression(out["value"].to_numpy(), out["view_size"].to_numpy(), profile)
     if len(groups):
-        out["suppressed"] = secondary_suppression(out[["cell", "value", "suppressed"]], groups)
+        out["suppressed"] = secondary_suppression(out[["cell", "value", "suppressed"]], groups, keep)
     is_total = out["cell"].isin(totals or set()).to_numpy()
     rounded = np.where(is_total, round_to(out["value"], profile.round_totals), round_to(out["value"], profile.round_counts))
     # Rounding never turns a published non-zero count into zero.
@@ -211,7 +217,7 @@ def build_map(events: pd.DataFrame, episodes: pd.DataFrame, children: pd.DataFra
                             [pd.DataFrame({"group": [f"across|{n}|total"], "cell": ["t|all"]})
                              for n in journeys.CLASSIFICATIONS], ignore_index=True)
     groups = pd.concat([out_groups, *across, view_totals], ignore_index=True)
-    controlled = control_cells(cells, groups, profile, totals)
+    controlled = control_cells(cells, groups, profile, totals, keep=set(cells.loc[cells["v"] == "all", "cell"]))
     pub = controlled.set_index("cell")
 
     # Durations: only over enough children, means only when no two children dominate.

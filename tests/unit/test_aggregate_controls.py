@@ -74,3 +74,17 @@ def test_rounding_and_dominance_examples():
     p = PROFILES["default"]
     assert dominance_ok(np.array([100]), np.array([50]), np.array([30]), p).tolist() == [True]
     assert dominance_ok(np.array([100]), np.array([85]), np.array([10]), p).tolist() == [False]
+
+
+def test_a_total_is_not_withheld_for_a_part_of_equal_value():
+    """A breakdown whose only other value is a withheld zero (e.g. no UASC children at a stage in a small
+    view): the complementary cell is the equal part, not the total every other breakdown adds up to (which
+    would cascade and withhold the whole map; Moorside's aggregate map lost its 'all' view this way)."""
+    cells = pd.DataFrame({"cell": ["all", "uasc=no", "uasc=yes"], "value": [2519, 2519, 0], "view_size": [2519, 2519, 8]})
+    groups = pd.DataFrame({"group": ["g", "g", "g"], "cell": ["all", "uasc=no", "uasc=yes"]})
+    p = PROFILES["default"]
+    out = control_cells(cells, groups, p, keep={"all"}).set_index("cell")
+    assert out.loc["uasc=yes", "suppressed"] and out.loc["uasc=no", "suppressed"]
+    assert not out.loc["all", "suppressed"]
+    # Without `keep`, the tie goes to the total by name: the behaviour that withheld the map.
+    assert control_cells(cells, groups, p).set_index("cell").loc["all", "suppressed"]
