@@ -241,12 +241,19 @@ def run_build_aggregate(store: Store, release_id: str, progress: Progress) -> No
         if result.verdict != "fail":
             progress(85, "writing the release bundle")
             wrote = write_bundle(work / "bundle.zip", None, result.map_json, result.report, release_id,
-                                 real.lineage_hash, kind="aggregate")
+                                 real.lineage_hash, kind="aggregate", publisher=_council_name(store, release_id))
         store.place(work, store.release_dir(release_id))
     except BaseException:
         store.remove(work)
         raise
     _finish_release(store, release_id, version, result.verdict, wrote)
+
+
+def _council_name(store: Store, release_id: str) -> str:
+    from service.orm import Council
+
+    with store.read() as s:
+        return store.get(s, Council, store.get(s, Release, release_id).council_id).name
 
 
 def run_build_synthetic(store: Store, release_id: str, progress: Progress) -> None:
@@ -278,7 +285,7 @@ def run_build_synthetic(store: Store, release_id: str, progress: Progress) -> No
         if result.verdict != "fail":
             progress(85, "writing the release bundle")
             wrote = write_bundle(work / "bundle.zip", synth, result.map_json, result.report, release_id,
-                                 real.lineage_hash)
+                                 real.lineage_hash, publisher=_council_name(store, release_id))
         store.place(work, store.release_dir(release_id))
     except BaseException:
         store.remove(work)

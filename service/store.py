@@ -71,9 +71,18 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.cfg["DATABASE_URL"].replace("%", "%%"))
-        with self.write_engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with self.write_engine.connect() as conn:
+            raw = conn.connection.driver_connection  # outside any transaction (we issue BEGIN ourselves)
+            if self.is_sqlite:  # table copies in batch migrations: foreign keys off, checked after (SQLite 12 steps)
+                raw.execute("PRAGMA foreign_keys=OFF")
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            if self.is_sqlite:
+                broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+                raw.execute("PRAGMA foreign_keys=ON")
+                if broken:
+                    raise RuntimeError(f"the database's foreign keys do not hold after migrating: {broken[:5]}")
         self._stamp_release_catalogue()  # lists kept by processes of an earlier run are not trusted
 
     def dispose(self) -> None:

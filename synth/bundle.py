@@ -308,12 +308,13 @@ def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, rep
 
 def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real_lineage: str,
                  created_by_role: str | None = "data owner", approved_by_roles: list[str] | None = None,
-                 kind: str | None = None) -> Path:
+                 kind: str | None = None, publisher: str | None = None) -> Path:
     """Write the release zip atomically (a temporary name, then rename). The bundle carries the public
     version of the report (`report.public_dict()`); keep the full one (`report.to_json()`) for reviewers.
 
     `kind` "synthetic" (`synth`: the synthetic dataset) or "aggregate" (`synth` None: no records; the map
-    holds real counts under disclosure control). Default: from `map_json["kind"]`, else synthetic."""
+    holds real counts under disclosure control). Default: from `map_json["kind"]`, else synthetic.
+    `publisher`: the releasing council's name, for people telling two councils' releases apart."""
     out = Path(out)
     kind = kind or map_json.get("kind") or SYNTHETIC
     if kind not in KINDS:
@@ -345,6 +346,9 @@ def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real
     }
     card = aggregate_data_card if kind == AGGREGATE else data_card
     files["README.md"] = card(manifest, report_dict).encode()
+    if publisher:
+        manifest["frontdoor"]["publisher"] = publisher
+        manifest["title"] = f"{manifest['title']} from {publisher}"
     manifest["frontdoor"]["files"] = {name: sha256(data) for name, data in files.items()}
     for res in manifest["resources"]:
         res["hash"] = f"sha256:{manifest['frontdoor']['files'][res['path']]}"

@@ -204,7 +204,8 @@ def load_release(bundle, max_dots: int = MAX_DOTS) -> Release:
     """Everything the viewer needs from a verified bundle (synth.bundle.Bundle)."""
     m = bundle.map
     kind = release_kind(bundle.manifest, m)
-    title = f"Release {bundle.release_id} ({KIND_SHORT[kind]})"
+    publisher = bundle.manifest["frontdoor"].get("publisher")
+    title = f"{publisher + ': ' if publisher else ''}Release {bundle.release_id} ({KIND_SHORT[kind]})"
     if kind == AGGREGATE:  # no records: nothing is read but map.json and the report
         start, end = window_bounds(m.get("window"), pd.Series([], dtype="datetime64[ns]"))
         days = float((end - start).days) if pd.notna(start) and pd.notna(end) else 0.0

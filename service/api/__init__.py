@@ -142,8 +142,8 @@ def init_app(app: Flask) -> FrontdoorApi:
         return error_response(500, "internal error; it has been logged. Try again, or tell the service's "
                                    "administrator what you were doing.")
 
-    from service.api import audit_log, datasets, jobs, releases, system, trained_models
+    from service.api import audit_log, councils, datasets, jobs, releases, system, trained_models
 
-    for module in (system, datasets, trained_models, releases, jobs, audit_log):
+    for module in (system, datasets, trained_models, releases, jobs, audit_log, councils):
         api.register_blueprint(module.blp)
     return api

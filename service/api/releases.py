@@ -19,6 +19,7 @@ from service.api.schemas import (
     ReviewCreateSchema,
     WithdrawSchema,
 )
+from service.governance.permissions import in_council
 from service.governance.workflow import WorkflowError
 
 blp = Blueprint("releases", __name__, url_prefix="/api/v1/releases",
@@ -28,7 +29,7 @@ CHUNK = 256 * 1024
 
 def _dump(r) -> dict:
     u = user()
-    full = u.role in ("reviewer", "admin") or u.id == r.requester_id
+    full = in_council(u, r) and (u.role in ("reviewer", "admin") or u.id == r.requester_id)
     return (ReleaseSchema() if full else ReleasePublicSchema()).dump(r)
 
 
@@ -77,8 +78,10 @@ class Releases(MethodView):
 @blp.route("/<release_id>")
 class ReleaseItem(MethodView):
     def get(self, release_id: str):
+        """A release you may see (staff of a sharing council also see the published aggregate releases other
+        sharing councils share)."""
         with store().read() as s:
-            return _dump(operations.get_release(store(), s, user(), release_id))
+            return _dump(operations.get_release(store(), s, user(), release_id, shared=True))
 
     @blp.arguments(ReleaseAmendSchema)
     def patch(self, body: dict, release_id: str):

@@ -179,3 +179,33 @@ class AuditQuerySchema(Strict):
 class ReleaseQuerySchema(Strict):
     state = fields.String(validate=validate.OneOf(("draft", "checking", "failed", "awaiting_review", "returned",
                                                    "rejected", "approved", "published", "withdrawn")))
+
+
+class CouncilSchema(Strict):
+    code = fields.String()
+    name = fields.String()
+    population = fields.Integer(allow_none=True, metadata={
+        "description": "children aged 0-17 in the area, as the council declares it: the denominator of rates"})
+    shares_aggregates = fields.Boolean(metadata={
+        "description": "whether the council shares its published aggregate releases with the councils that share "
+                       "theirs (and so sees theirs)"})
+    sharing_changed_at = fields.DateTime(allow_none=True)
+
+
+class CouncilUpdateSchema(Strict):
+    population = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=5_000_000))
+    shares_aggregates = fields.Boolean(load_default=None, allow_none=True)
+
+
+class ComparisonSchema(Strict):
+    mine = fields.Dict(metadata={"description": "your council's figures from its latest published aggregate release"})
+    others = fields.List(fields.Dict(), metadata={
+        "description": "each other sharing council's figures, with your figures minus theirs (percentage points)"})
+    pooled = fields.Dict(allow_none=True, metadata={
+        "description": "the group's figures (sums of published cells; withheld where any council withheld)"})
+
+
+class TeamsSchema(Strict):
+    release = fields.String()
+    council = fields.Dict()
+    teams = fields.List(fields.Dict())

@@ -79,6 +79,7 @@ def _load_user():
             if user is None or not user.active:
                 session.clear()
                 return None
+            _ = user.council.name  # loaded now: the header names the user's council
             g.web_user = user
     return None
 
@@ -486,6 +487,8 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_NAME="frontdoor_session",
         PERMANENT_SESSION_LIFETIME=int(cfg["SESSION_MINUTES"]) * 60,
     )
+    from service.web import council_pages  # noqa: F401  (its routes are on bp)
+
     app.register_blueprint(bp)
 
     @app.after_request

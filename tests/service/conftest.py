@@ -114,33 +114,51 @@ def upload(env: Env, path: Path, as_user: str = "owner", name: str = "Test counc
                                content_type="multipart/form-data")
 
 
-def published_release(env: Env, council_file: Path, children: int = 900) -> dict:
-    """Upload, train, request (`children` synthetic children), two approvals, publish: the ids along the way."""
-    r = upload(env, council_file)
-    assert r.status_code == 202, r.get_json()
-    ds = r.get_json()["dataset"]["id"]
-    job = env.wait(r.get_json()["job"]["id"])
-    assert job["status"] == "succeeded", job
-    r = env.client.post("/api/v1/models", headers=env.h("owner"), json={"dataset_id": ds})
-    assert r.status_code == 202, r.get_json()
-    model = r.get_json()["model"]["id"]
-    job = env.wait(r.get_json()["job"]["id"])
-    assert job["status"] == "succeeded", job
-    r = env.client.post("/api/v1/releases", headers=env.h("owner"), json={
-        "model_id": model, "children": children, "profile": "default", "purpose": "tests",
-        "recipients": "the test suite"})
+def published_release(env: Env, council_file: Path, children: int = 900, owner: str = "owner",
+                      reviewers: tuple[str, str] = ("rev1", "rev2"), kind: str = "synthetic",
+                      model: str | None = None) -> dict:
+    """Upload, train, request (`children` synthetic children, or an aggregate release), two approvals, publish:
+    the ids along the way. With `model`, request from that model instead of uploading and training."""
+    ds = None
+    if model is None:
+        r = upload(env, council_file, as_user=owner)
+        assert r.status_code == 202, r.get_json()
+        ds = r.get_json()["dataset"]["id"]
+        job = env.wait(r.get_json()["job"]["id"], as_user=owner)
+        assert job["status"] == "succeeded", job
+        r = env.client.post("/api/v1/models", headers=env.h(owner), json={"dataset_id": ds})
+        assert r.status_code == 202, r.get_json()
+        model = r.get_json()["model"]["id"]
+        job = env.wait(r.get_json()["job"]["id"], as_user=owner)
+        assert job["status"] == "succeeded", job
+    body = {"model_id": model, "profile": "default", "purpose": "tests", "recipients": "the test suite", "kind": kind}
+    if kind == "synthetic":
+        body["children"] = children
+    r = env.client.post("/api/v1/releases", headers=env.h(owner), json=body)
     assert r.status_code == 202, r.get_json()
     rel = r.get_json()["release"]["id"]
-    job = env.wait(r.get_json()["job"]["id"])
+    job = env.wait(r.get_json()["job"]["id"], as_user=owner)
     assert job["status"] == "succeeded", job
-    state = env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()
+    state = env.client.get(f"/api/v1/releases/{rel}", headers=env.h(owner)).get_json()
     assert state["state"] == "awaiting_review", state
-    for reviewer in ("rev1", "rev2"):
+    for reviewer in reviewers:
         r = env.client.post(f"/api/v1/releases/{rel}/reviews", headers=env.h(reviewer), json={"decision": "approve"})
         assert r.status_code == 201, r.get_json()
-    r = env.client.post(f"/api/v1/releases/{rel}/publish", headers=env.h("owner"))
+    r = env.client.post(f"/api/v1/releases/{rel}/publish", headers=env.h(owner))
     assert r.status_code == 200 and r.get_json()["state"] == "published"
-    return {"dataset": ds, "model": model, "release": rel}
+    return {"dataset": ds, "model": model, "release": rel, "job": job["id"]}
+
+
+def add_council(env: Env, code: str, name: str, prefix: str, population: int | None = None) -> int:
+    """A second council in the same service, with a user of every role named `prefix` + owner, rev1, rev2, dev,
+    admin (tokens in env.tokens). Returns its id."""
+    with env.store.write() as s:
+        council = env.store.add_council(s, code, name, population)
+        for suffix, role in (("owner", "data_owner"), ("rev1", "reviewer"), ("rev2", "reviewer"),
+                             ("dev", "developer"), ("admin", "admin")):
+            user, token = env.store.add_user(s, prefix + suffix, role, council.id)
+            env.tokens[prefix + suffix], env.users[prefix + suffix] = token, user.id
+        return council.id
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -12,6 +12,8 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
+# On SQLite, batch mode copies each table and drops the old one: Store.init runs migrations with foreign
+# keys off (as SQLite's own procedure for schema changes says) and checks them afterwards.
 TENANT_TABLES = ('users', 'datasets', 'jobs', 'models', 'releases', 'audit_events')
 
 
