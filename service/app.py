@@ -38,9 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     runner = jobs.make_runner(store)
     app.extensions["frontdoor"] = Services(store, runner)
+    # Jobs of an earlier run of this service, cut short when it stopped, end failed (and can be retried);
+    # jobs still queued in this process's own pool are queued again (running one twice is harmless: only
+    # one process can take a queued job).
+    jobs.reap_stale_jobs(store)
     if runner.backend == "inprocess":
-        # Jobs of an earlier run of this service, cut short when it stopped, end failed.
-        jobs.reap_stale_jobs(store)
+        jobs.resubmit_queued(store, runner)
 
     from service import api
 

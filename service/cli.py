@@ -53,19 +53,27 @@ def main(verbose: bool) -> None:
               help="Children seen over the four-year window.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "ssd", "ssd-xlsx"]), default="xlsx",
+              show_default=True, help="Annex A (xlsx, csv) or the SSD's tables (ssd: a CSV per table; ssd-xlsx).")
 @click.option("--messy", is_flag=True, help="Add what real workbooks contain (header variants, labels, ...).")
 @click.option("--periods", type=click.IntRange(min=1, max=8), default=1, show_default=True,
               help="Write one workbook per successive (overlapping) extract period.")
 @click.option("--council", "profile", type=click.Choice(["shire", "moorside"]), default="shire", show_default=True,
               help="Which fake council: shire (the one models were built against) or moorside (made to differ).")
 def fixtures(n_children: int, seed: int, out_dir: Path, fmt: str, messy: bool, periods: int, profile: str) -> None:
-    """Write a fake council's Annex A Lists 1-8 (realistic, calibrated, seeded)."""
+    """Write a fake council's Annex A Lists 1-8, or its SSD tables (realistic, calibrated, seeded)."""
     from fixtures.annex_a import write_council
     from fixtures.council import CouncilSpec, simulate
 
+    if fmt.startswith("ssd") and (messy or periods > 1):
+        raise click.UsageError("--messy and --periods write Annex A files; leave them out with --format ssd.")
     council = simulate(CouncilSpec(children=n_children, seed=seed, profile=profile))
-    paths = write_council(council, out_dir, fmt=fmt, messy=messy, periods=periods)
+    if fmt.startswith("ssd"):
+        from fixtures import ssd
+
+        paths = ssd.write_council(council, out_dir, fmt="xlsx" if fmt == "ssd-xlsx" else "csv")
+    else:
+        paths = write_council(council, out_dir, fmt=fmt, messy=messy, periods=periods)
     for p in paths:
         click.echo(str(p))
 
@@ -95,7 +103,7 @@ def _input_files(paths: tuple[Path, ...]) -> list[Path]:
               help="Pseudonym key file (default: FRONTDOOR_PSEUDONYM_KEY, else ~/.config/frontdoor/pseudonym.key).")
 @handles_errors
 def ingest(paths: tuple[Path, ...], out_dir: Path, as_json: bool, overwrite: bool, key_file: Path | None) -> None:
-    """Read Annex A workbooks or CSVs, validate, pseudonymise and write a dataset."""
+    """Read Annex A workbooks or CSVs (or SSD tables), validate, pseudonymise and write a dataset."""
     from synth.anonymise import load_or_create_key
     from synth.dataset import Dataset, write_dataset
     from synth.ingest import ingest as run_ingest
@@ -110,7 +118,7 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, as_json: bool, overwrite: boo
         return
     click.echo(f"Dataset written to {out_dir}")
     for n, s in report["lists"].items():
-        click.echo(f"  List {n} ({s['name']}): {s['rows_read']} rows read, {s['rows_rejected']} rejected, "
+        click.echo(f"  {'List ' + n if n.isdigit() else n} ({s['name']}): {s['rows_read']} rows read, {s['rows_rejected']} rejected, "
                    f"{s['duplicates_dropped']} duplicates dropped")
     click.echo(f"  {report['children']} children, {report['events']} events, {report['episodes']} episodes")
     click.echo(f"  {report['errors_total']} errors, {report['warnings_total']} warnings (see --json for details)")
@@ -445,6 +453,55 @@ def users_list() -> None:
     with store.read() as s:
         for u in store.users(s):
             click.echo(f"{u.id}\t{u.name}\t{u.role}\t{u.council.code}\t{'active' if u.active else 'inactive'}")
+
+
+def _change_token(name: str, action: str) -> str | None:
+    from service import operations
+    from service.governance.workflow import WorkflowError
+
+    store = _service_store()
+    with store.read() as s:
+        user = store.user_by_name(s, name)
+        if user is None:
+            _fail(f"no user called '{name}'; `frontdoor users list` shows them.", False)
+        council_id = user.council_id
+    try:
+        _, token = operations.change_user_token(store, None, name, action, council_id=council_id)
+    except WorkflowError as exc:
+        _fail(exc.message, False)
+    return token
+
+
+@users.command("rotate")
+@click.argument("name")
+def users_rotate(name: str) -> None:
+    """Give a user a new token (the old one stops working at once); prints it once, alone on the last line."""
+    token = _change_token(name, "rotate")
+    click.echo(f"New token for {name} (shown once; the old one no longer works):")
+    click.echo(token)
+
+
+@users.command("revoke")
+@click.argument("name")
+def users_revoke(name: str) -> None:
+    """Stop a user's token working at once (and end their web sessions); `rotate` gives them a new one."""
+    _change_token(name, "revoke")
+    click.echo(f"{name}'s token is revoked.")
+
+
+@users.command("deactivate")
+@click.argument("name")
+def users_deactivate(name: str) -> None:
+    """Stop a user signing in or using the API, at once; `activate` lets them again."""
+    _change_token(name, "deactivate")
+    click.echo(f"{name} is deactivated.")
+
+
+@users.command("activate")
+@click.argument("name")
+def users_activate(name: str) -> None:
+    _change_token(name, "activate")
+    click.echo(f"{name} is active again.")
 
 
 @main.command()

@@ -104,19 +104,30 @@ def fail_job(store: Store, job_id: str, reason: str) -> None:
             r = store.get(s, Release, job.target_id)
             if r and r.state == "checking":
                 r.error = reason
-                workflow.transition(store, s, r, "gate_failed", None, {"reason": "job failed"})
+                workflow.transition(store, s, r, "build_failed", None, {"job": job_id})
         audit.record(store, s, None, "job.failed", job.target_type, job.target_id, {"job": job_id, "kind": job.kind},
                      council_id=job.council_id)
 
 
 def reap_stale_jobs(store: Store) -> int:
-    """Jobs whose worker stopped sending heartbeats end failed. Returns how many."""
+    """Running jobs whose worker stopped sending heartbeats end failed. Returns how many. A queued job is
+    never judged by its age: it may wait behind a long training for as long as that takes."""
     limit = now() - timedelta(seconds=int(store.cfg.get("JOB_STALE_SECONDS", 120)))
     with store.read() as s:
         stale = [j.id for j in store.stale_jobs(s, limit)]
     for job_id in stale:
         fail_job(store, job_id, "the worker running this job stopped (no heartbeat); start it again.")
     return len(stale)
+
+
+def resubmit_queued(store: Store, runner) -> int:
+    """Queue again the jobs an in-process runner of an earlier run had not started (they were in its
+    memory only). Returns how many."""
+    with store.read() as s:
+        queued = [j.id for j in store.queued_jobs(s, runner.backend)]
+    for job_id in queued:
+        runner.submit(job_id)
+    return len(queued)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -50,8 +50,8 @@ def _new_job(store: Store, s, runner, kind: str, target_type: str, target_id: st
 def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Upload]) -> tuple[Dataset, Job]:
     """Save uploaded Annex A files, check they can be read and hold Annex A lists, and start the ingest.
     Refuses (and keeps nothing) when a file is not a readable Annex A workbook or CSV."""
-    from synth.errors import InputFileError
-    from synth.ingest import identify_list, why_unrecognised
+    from synth.errors import InputFileError, ValidationError
+    from synth.ingest import check_one_standard, identify_list, why_unrecognised
     from synth.readers import read_headers
 
     require(user, "dataset:create")
@@ -74,7 +74,7 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
             with open(dest, "wb") as out:
                 shutil.copyfileobj(up.stream, out, length=1 << 20)
             files.append(dest)
-        found, why = [], []
+        found, why, recognised = [], [], []
         for f in files:
             try:
                 tables = read_headers(f)
@@ -86,6 +86,11 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
                     why.append(f"{table.where}: {why_unrecognised(table)}")
                 else:
                     found.append(annex.number)
+                    recognised.append((table, annex))
+        try:  # Annex A lists or SSD tables, not both
+            check_one_standard(recognised)
+        except ValidationError as exc:
+            raise WorkflowError(exc.message, 422) from None
         if not found:
             raise WorkflowError("none of the files holds an Annex A list (Lists 1-8) recognisable by its headers ("
                                 + "; ".join(why[:5]) + ").", 422)
@@ -103,7 +108,7 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
             s.add(ds)
             job = _new_job(store, s, runner, "ingest", "dataset", dataset_id, user)
             audit.record(store, s, user, "dataset.uploaded", "dataset", dataset_id,
-                         {"files": len(files), "lists": sorted(set(found))})
+                         {"files": len(files), "lists": sorted(set(found), key=str)})
     except BaseException:
         store.remove(store.upload_dir(dataset_id))
         raise
@@ -316,6 +321,24 @@ def amend_release(store: Store, runner, user: User, release_id: str, changes: di
     return r, job
 
 
+def retry_release(store: Store, runner, user: User, release_id: str) -> tuple[Release, Job]:
+    """Run again the build of a release whose job stopped before the gate decided (a worker killed, a
+    crash): the same request, checked from the start. A release the gate failed is not retried: amend it."""
+    require(user, "release:amend")
+    with store.write() as s:
+        r = get_release(store, s, user, release_id)
+        ended = [e.action for e in store.audit_events(s, r.council_id, object_type="release", object_id=r.id)
+                 if e.action in ("release.gate_failed", "release.build_failed")]
+        if r.state == "failed" and ended and ended[-1] == "release.gate_failed":
+            raise WorkflowError("the automated checks failed this release, so running them again would fail "
+                                "again; request a new release instead.", 409)
+        workflow.transition(store, s, r, "retry", user)
+        r.error = None
+        job = _new_job(store, s, runner, "build_release", "release", r.id, user)
+    runner.submit(job.id)
+    return r, job
+
+
 def _differencing_since_checked(store: Store, s, r: Release) -> None:
     """An aggregate release was checked against the releases of its dataset published before its build;
     one published since (approved in parallel) is set against it now, before it is served."""
@@ -360,10 +383,11 @@ def release_file_access(store: Store, user: User, release_id: str, what: str) ->
             require(user, "release:download")
             if r.state == "withdrawn":
                 raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
-            # Before publication, those who decide on it (requester, reviewers, admins) may inspect it.
-            privileged = user.role in ("reviewer", "admin") or user.id == r.requester_id
-            if r.state != "published" and not (privileged and r.bundle_sha256):
-                raise WorkflowError("this release is not published, so its files cannot be downloaded.", 409)
+            # No file of a release leaves the service before it is published, for anyone: sign-off is the gate.
+            # Those who decide on it read its disclosure report and see its map on the release page.
+            if r.state != "published":
+                raise WorkflowError("this release is not published, so its files cannot be downloaded; the "
+                                    "reviewers read its disclosure report and map on the release page.", 409)
             path = store.bundle_path(r.id)
         else:
             require(user, "release:report")
@@ -457,3 +481,54 @@ def compare_teams(store: Store, user: User, release_id: str) -> dict:
     if m is None:
         raise WorkflowError("the release has no bundle yet (its build job has not finished).", 409)
     return {"release": r.id, **teams(m, council.population)}
+
+
+# -- users and their tokens ---------------------------------------------------------------------
+TOKEN_AUDIT = {"rotate": "user.token_rotated", "revoke": "user.token_revoked", "deactivate": "user.deactivated",
+               "activate": "user.activated"}
+TOKEN_ACTIONS = tuple(TOKEN_AUDIT)
+
+
+def list_users(store: Store, s, admin: User) -> list[User]:
+    require(admin, "user:manage")
+    return store.users(s, admin.council_id)
+
+
+def change_user_token(store: Store, actor: User | None, name: str, action: str,
+                      council_id: int | None = None) -> tuple[User, str | None]:
+    """An admin (or the command line, `actor` None, naming the council) rotates a user's token (a new one,
+    returned once; the old one stops working), revokes it (no token until rotated), deactivates or activates
+    the user. Every change ends the user's web sessions and is audited; kept tokens are dropped at once."""
+    from service.orm import now
+
+    if action not in TOKEN_ACTIONS:
+        raise WorkflowError(f"unknown action '{action}'; choose one of: {', '.join(TOKEN_ACTIONS)}.", 422)
+    if actor is not None:
+        require(actor, "user:manage")
+        council_id = actor.council_id
+    with store.write() as s:
+        user = store.user_by_name(s, name)
+        if user is None or user.council_id != council_id:
+            raise NotFound("user")
+        token = None
+        if action == "rotate":
+            token = store.new_token(user)
+            user.active = True
+        elif action == "revoke":
+            store.revoke_token(user)
+        else:
+            user.active = action == "activate"
+        user.sessions_valid_after = now()
+        audit.record(store, s, actor, TOKEN_AUDIT[action], "user", str(user.id), {"role": user.role},
+                     council_id=council_id)
+    return user, token
+
+
+def end_sessions(store: Store, user: User) -> None:
+    """Signing out: every web session of this user begun before now is over (a copied cookie too)."""
+    from service.orm import now
+
+    with store.write() as s:
+        u = store.get(s, User, user.id)
+        u.sessions_valid_after = now()
+        audit.record(store, s, u, "user.signed_out", "user", str(u.id), {})

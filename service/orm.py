@@ -51,6 +51,8 @@ class User(Base):
     token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    # A web session begun before this time is over (signing out, or the token revoked, rotated or deactivated).
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     council: Mapped[Council] = relationship()
 
 

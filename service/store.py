@@ -84,6 +84,7 @@ class Store:
                 if broken:
                     raise RuntimeError(f"the database's foreign keys do not hold after migrating: {broken[:5]}")
         self._stamp_release_catalogue()  # lists kept by processes of an earlier run are not trusted
+        self._stamp("users")
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -102,18 +103,35 @@ class Store:
                 yield s
             if s.info.pop("releases_changed", False):
                 self._stamp_release_catalogue()
+            if s.info.pop("users_changed", False):
+                self._stamp("users")
 
     # -- the release catalogue's version -------------------------------------------------------
     def _release_stamp_path(self) -> Path:
-        return self.data_dir / "releases" / ".catalogue-version"
+        return self._stamp_path("catalogue")
 
     def _stamp_release_catalogue(self) -> None:
         """Mark that some release changed, after its transaction committed: every serving process (on
         this machine or another sharing the data directory) sees the new version with one small read."""
-        path = self._release_stamp_path()
-        tmp = path.with_name(f".catalogue-version-{uuid.uuid4().hex[:8]}")
+        self._stamp("catalogue")
+
+    def _stamp_path(self, name: str) -> Path:
+        return self.data_dir / "releases" / f".{name}-version"
+
+    def _stamp(self, name: str) -> None:
+        path = self._stamp_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{name}-version-{uuid.uuid4().hex[:8]}")
         tmp.write_text(uuid.uuid4().hex)
         os.replace(tmp, path)
+
+    def users_version(self) -> str | None:
+        """Changes whenever a user changes (a token revoked, rotated, a user deactivated): processes keeping
+        recently seen tokens drop them when it moves, so a revoked token stops working at once."""
+        try:
+            return self._stamp_path("users").read_text()
+        except FileNotFoundError:
+            return None
 
     def release_catalogue_version(self) -> str | None:
         """Changes whenever a release is created or changes state (see `_stamp_release_catalogue`): a
@@ -204,13 +222,23 @@ class Store:
 
     # -- users ---------------------------------------------------------------------------------
     def add_user(self, s: Session, name: str, role: str, council_id: int = DEFAULT_COUNCIL_ID) -> tuple[User, str]:
-        token = "fd_" + secrets.token_urlsafe(32)
-        days = int(self.cfg.get("TOKEN_DAYS") or 0)
-        user = User(name=name, role=role, council_id=council_id, token_hash=hash_token(token),
-                    token_expires_at=now() + timedelta(days=days) if days else None)
+        user = User(name=name, role=role, council_id=council_id, token_hash="")
+        token = self.new_token(user)
         s.add(user)
         s.flush()
         return user, token
+
+    def new_token(self, user: User) -> str:
+        """Give the user a new token (the old one stops working) and return it: shown once, stored hashed."""
+        token = "fd_" + secrets.token_urlsafe(32)
+        days = int(self.cfg.get("TOKEN_DAYS") or 0)
+        user.token_hash = hash_token(token)
+        user.token_expires_at = now() + timedelta(days=days) if days else None
+        return token
+
+    def revoke_token(self, user: User) -> None:
+        """The user's token stops working; no token hashes to this (it is not a hex digest)."""
+        user.token_hash = "revoked:" + secrets.token_hex(16)
 
     def user_by_token(self, s: Session, token: str) -> User | None:
         user = s.scalar(select(User).where(User.token_hash == hash_token(token), User.active.is_(True)))
@@ -251,8 +279,12 @@ class Store:
         return list(s.scalars(select(TrainedModel).where(TrainedModel.dataset_id == dataset_id)))
 
     def stale_jobs(self, s: Session, older_than: datetime) -> list[Job]:
-        return list(s.scalars(select(Job).where(Job.status.in_(["queued", "running"]),
-                                                func.coalesce(Job.heartbeat_at, Job.created_at) < older_than)))
+        return list(s.scalars(select(Job).where(Job.status == "running",
+                                                func.coalesce(Job.heartbeat_at, Job.started_at) < older_than)))
+
+    def queued_jobs(self, s: Session, backend: str) -> list[Job]:
+        return list(s.scalars(select(Job).where(Job.status == "queued", Job.backend == backend)
+                              .order_by(Job.created_at)))
 
     def touch_job(self, job_id: str, **values) -> None:
         with self.write() as s:
@@ -331,8 +363,11 @@ class Store:
 
 
 def _note_release_changes(session: Session, flush_context, instances) -> None:
-    if any(isinstance(o, Release) for o in (*session.new, *session.dirty, *session.deleted)):
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(o, Release) for o in changed):
         session.info["releases_changed"] = True
+    if any(isinstance(o, User) for o in changed):
+        session.info["users_changed"] = True
 
 
 def _sqlite_setup(engine: Engine, immediate: bool) -> None:

@@ -59,27 +59,35 @@ class FrontdoorApi(Api):
 
 
 class _TokenCache:
-    """Recently seen tokens, for TOKEN_CACHE_SECONDS, so that busy clients do not cost a database
-    query each; a deactivated or expired token stops working within that time."""
+    """Recently seen tokens, for TOKEN_CACHE_SECONDS, so that busy clients do not cost a database query
+    each. Kept under the store's users version: when any user changes (a token revoked or rotated, a user
+    deactivated; in this process or another sharing the data directory) every kept token is dropped, so a
+    revoked token stops working at the next request. Expiry is checked on every hit."""
 
     TOKEN_CACHE_SECONDS = 30
 
     def __init__(self) -> None:
         self._items: dict[str, tuple[float, object]] = {}
+        self._version: str | None = None
         self._lock = threading.Lock()
 
-    def get(self, token: str):
+    def get(self, token: str, version: str | None):
         from service.orm import now
 
         with self._lock:
+            if version != self._version:
+                self._items.clear()
+                self._version = version
             hit = self._items.get(token)
         if hit is None or hit[0] < time.monotonic():
             return None
         user = hit[1]
         return None if user.token_expires_at and user.token_expires_at < now() else user
 
-    def put(self, token: str, user) -> None:
+    def put(self, token: str, user, version: str | None) -> None:
         with self._lock:
+            if version != self._version:
+                return
             if len(self._items) > 10_000:
                 self._items.clear()
             self._items[token] = (time.monotonic() + self.TOKEN_CACHE_SECONDS, user)
@@ -98,12 +106,13 @@ def _authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         return error_response(401, "sign in: send 'Authorization: Bearer <token>' (tokens come from "
                                    "`frontdoor users add`).")
-    user = _token_cache.get(token.strip())
+    version = store.users_version()
+    user = _token_cache.get(token.strip(), version)
     if user is None:
         with store.read() as s:
             user = store.user_by_token(s, token.strip())
         if user is not None:
-            _token_cache.put(token.strip(), user)
+            _token_cache.put(token.strip(), user, version)
     if user is None:
         return error_response(401, "that token is not valid or has expired; ask an administrator for a new one.")
     g.user = user
@@ -142,8 +151,8 @@ def init_app(app: Flask) -> FrontdoorApi:
         return error_response(500, "internal error; it has been logged. Try again, or tell the service's "
                                    "administrator what you were doing.")
 
-    from service.api import audit_log, councils, datasets, jobs, releases, system, trained_models
+    from service.api import audit_log, councils, datasets, jobs, releases, system, trained_models, users
 
-    for module in (system, datasets, trained_models, releases, jobs, audit_log, councils):
+    for module in (system, datasets, trained_models, releases, jobs, audit_log, councils, users):
         api.register_blueprint(module.blp)
     return api

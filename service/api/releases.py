@@ -111,6 +111,16 @@ class Publish(MethodView):
             return _dump(operations.get_release(store(), s, user(), release_id))
 
 
+@blp.route("/<release_id>/retry")
+class Retry(MethodView):
+    def post(self, release_id: str):
+        """Run again the build of a release that stopped before the gate decided (its requester); 202 with the job."""
+        r, job = operations.retry_release(store(), runner(), user(), release_id)
+        with store().read() as s:
+            return {"release": _dump(operations.get_release(store(), s, user(), r.id)),
+                    "job": JobSchema().dump(job)}, 202
+
+
 @blp.route("/<release_id>/withdraw")
 class Withdraw(MethodView):
     @blp.arguments(WithdrawSchema)

@@ -209,3 +209,22 @@ class TeamsSchema(Strict):
     release = fields.String()
     council = fields.Dict()
     teams = fields.List(fields.Dict())
+
+
+class UserSchema(Strict):
+    name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    token_expires_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class TokenActionSchema(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(("rotate", "revoke", "deactivate", "activate")),
+                           metadata={"description": "rotate: a new token (returned once; the old one stops working); "
+                                                    "revoke: the token stops working; deactivate / activate the user"})
+
+
+class TokenActionResultSchema(Strict):
+    user = fields.Nested(UserSchema)
+    token = fields.String(allow_none=True, metadata={"description": "the new token (rotate only), shown once"})

@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "release:download": frozenset(ROLES),
     "job:read": frozenset({"data_owner", "reviewer", "admin"}),
     "audit:read": frozenset({"reviewer", "admin"}),
+    # The council's users: their tokens rotated or revoked, users deactivated or activated.
+    "user:manage": frozenset({"admin"}),
     # The council's settings: its declared population, and whether it shares its aggregate releases.
     "council:manage": frozenset({"admin"}),
     # Another sharing council's shared aggregates, and the pooled figures (only while one's own council shares).

@@ -1,6 +1,7 @@
 """The release state machine as a table. Every state change goes through `transition()`.
 
     draft -> checking -> failed | awaiting_review -> approved -> published -> withdrawn
+    failed (a build that crashed, no verdict) -> checking (retried)
     awaiting_review -> returned (back to the requester) -> checking (resubmitted)
     awaiting_review -> rejected
     approved -> withdrawn
@@ -27,6 +28,10 @@ class Transition:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("submit", "draft", "checking", frozenset({"requester"}), "the request is built and checked"),
     Transition("gate_failed", "checking", "failed", frozenset({"system"}), "the automated gate failed"),
+    Transition("build_failed", "checking", "failed", frozenset({"system"}),
+               "the build stopped before the gate decided (its worker died or crashed)"),
+    Transition("retry", "failed", "checking", frozenset({"requester"}),
+               "a build that stopped before the gate decided is run again"),
     Transition("gate_passed", "checking", "awaiting_review", frozenset({"system"}), "the gate passed; reviewers sign off"),
     Transition("approve", "awaiting_review", "awaiting_review", frozenset({"reviewer"}),
                "one approval; more are needed"),

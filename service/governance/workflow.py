@@ -53,7 +53,8 @@ def transition(store: Store, s: Session, release: Release, action: str, user: Us
 def _past(action: str) -> str:
     return {"submit": "submitted", "approve": "approved", "approve_final": "approved", "return": "returned",
             "reject": "rejected", "amend": "changed", "publish": "published", "withdraw": "withdrawn",
-            "gate_failed": "marked failed", "gate_passed": "sent for review"}.get(action, action)
+            "gate_failed": "marked failed", "gate_passed": "sent for review", "build_failed": "marked failed",
+            "retry": "retried"}.get(action, action)
 
 
 def approvals(release: Release) -> list[Review]:

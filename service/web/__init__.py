@@ -76,12 +76,35 @@ def _load_user():
             from service.orm import User
 
             user = s.get(User, uid)
-            if user is None or not user.active:
+            if user is None or not user.active or _session_ended(user, started):
                 session.clear()
                 return None
             _ = user.council.name  # loaded now: the header names the user's council
             g.web_user = user
     return None
+
+
+def _session_ended(user, started: float) -> bool:
+    """Whether the user signed out (or their token changed) after this session began."""
+    from datetime import UTC
+
+    after = user.sessions_valid_after
+    return after is not None and after.replace(tzinfo=UTC).timestamp() >= started
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site, else the home page. Browsers drop tabs and
+    newlines from addresses and read a backslash as a slash, so "/\t/evil.example" would become
+    "//evil.example" (another site): any control character or backslash, or a scheme or host, is refused."""
+    from urllib.parse import urlsplit
+
+    home = url_for("web.home")
+    if not target or any(ord(c) < 0x21 or c in "\\\x7f" for c in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return home
+    return target
 
 
 @bp.before_request
@@ -148,12 +171,13 @@ def login():
     session.clear()
     session.update(uid=user.id, started=time.time(), csrf=secrets.token_urlsafe(32))
     session.permanent = True
-    target = request.args.get("next") or url_for("web.home")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+    return redirect(safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if g.web_user is not None:
+        operations.end_sessions(_store(), g.web_user)
     session.clear()
     flash("You have signed out.", "notice")
     return redirect(url_for("web.login"))
@@ -318,9 +342,12 @@ KIND_TEXTS = {
 
 
 def _release_context(store, s, r: Release) -> dict:
-    events = store.audit_events(s, r.council_id, object_type="release", object_id=r.id)
-    model = store.get(s, TrainedModel, r.model_id)
+    """What the release page shows. Who asked, why, for whom, the reviews and the history are for those who
+    decide on the release (its requester, reviewers, admins), as in the API; others see what it is."""
     user = g.web_user
+    full = user.role in ("reviewer", "admin") or user.id == r.requester_id
+    events = store.audit_events(s, r.council_id, object_type="release", object_id=r.id) if full else []
+    model = store.get(s, TrainedModel, r.model_id)
     reviewed = any(rv.reviewer_id == user.id and rv.release_version == r.version for rv in r.reviews)
     report = None
     path = store.report_path(r.id, "json")
@@ -330,12 +357,15 @@ def _release_context(store, s, r: Release) -> dict:
         report = json.loads(path.read_text())
     kind = r.kind or "synthetic"
     return {
-        "r": r, "history": events, "model": model, "report": report,
+        "r": r, "full": full, "history": events, "model": model, "report": report,
         "kind_label": KIND_LABELS.get(kind, kind), "kind_text": KIND_TEXTS.get(kind, ""),
         "approvals": len(approvals(r)), "required": int(current_app.config["FRONTDOOR"]["REQUIRED_APPROVALS"]),
         "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
         and not reviewed,
         "is_requester": user.id == r.requester_id,
+        "can_retry": r.state == "failed" and user.id == r.requester_id and bool(events)
+        and [e.action for e in events if e.action in ("release.gate_failed", "release.build_failed")][-1:]
+        == ["release.build_failed"],
         "map_svg": _map_svg(store, r) if user.role in ("reviewer", "admin") or user.id == r.requester_id else None,
     }
 
@@ -412,6 +442,9 @@ def release_action(release_id: str, action: str):
         elif action == "withdraw":
             operations.withdraw_release(store, g.web_user, release_id, request.form.get("reason", ""))
             flash("The release is withdrawn: its files are no longer served.", "notice")
+        elif action == "retry":
+            _, job = operations.retry_release(store, _runner(), g.web_user, release_id)
+            return redirect(url_for("web.job_page", job_id=job.id))
         elif action == "amend":
             changes = {k: request.form.get(k) or None for k in ("purpose", "recipients", "profile")}
             if request.form.get("children"):

@@ -57,3 +57,26 @@ def teams_page(release_id: str):
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Teams")
     return render_page("teams.html", "Teams side by side", data=data, label=_label)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@signed_in
+def users_page():
+    store = _store()
+    new_token = None
+    if request.method == "POST":
+        try:
+            changed, new_token = operations.change_user_token(store, g.web_user, request.form.get("name", ""),
+                                                              request.form.get("action", ""))
+            flash(f"{changed.name}: done ({request.form.get('action')}).", "notice")
+        except WorkflowError as exc:
+            flash(exc.message, "error")
+        if new_token is None:
+            return redirect(url_for("web.users_page"))
+    try:
+        with store.read() as s:
+            rows = operations.list_users(store, s, g.web_user)
+    except WorkflowError as exc:
+        return _fail_page(exc, "message.html", "Users")
+    return render_page("users.html", "Users", users=rows, new_token=new_token,
+                       token_for=request.form.get("name") if new_token else None)

@@ -144,6 +144,16 @@ def test_a_crash_in_a_job_leaves_no_bundle(fresh, council_file, monkeypatch):
     assert not env.store.release_dir(rel).exists()
     assert not any((env.data_dir / "tmp").iterdir())
     assert_error_shape(env.client.get(f"/api/v1/releases/{rel}/bundle", headers=env.h("owner")), 409)
+    actions = [e["action"] for e in env.client.get(f"/api/v1/audit?object_id={rel}", headers=env.h("admin"))
+               .get_json()["events"]]
+    assert "release.build_failed" in actions and "release.gate_failed" not in actions  # a crash, not a verdict
+    monkeypatch.undo()  # the worker is fixed: the requester runs the build again
+    assert env.client.post(f"/api/v1/releases/{rel}/retry", headers=env.h("rev1")).status_code == 403
+    r = env.client.post(f"/api/v1/releases/{rel}/retry", headers=env.h("owner"))
+    assert r.status_code == 202, r.get_json()
+    assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
+    state = env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()
+    assert state["state"] == "awaiting_review" and state["bundle_sha256"]
 
 
 def test_a_job_whose_worker_died_ends_failed(fresh):
@@ -153,7 +163,54 @@ def test_a_job_whose_worker_died_ends_failed(fresh):
 
     env = fresh
     with env.store.write() as s:
-        s.add(Job(id="deadjob00001", kind="train", status="running", target_type="model", target_id="none",
+        s.add(Job(id="deadjob00001", council_id=1, kind="train", status="running", target_type="model", target_id="none",
                   created_by=env.users["owner"], heartbeat_at=now() - timedelta(hours=1)))
     job = env.client.get("/api/v1/jobs/deadjob00001", headers=env.h("admin")).get_json()
     assert job["status"] == "failed" and "no heartbeat" in job["error"]
+
+
+def test_a_queued_job_waits_as_long_as_it_takes(fresh):
+    """A job waiting behind a long training (never started, so never heartbeated) is not failed for its age."""
+    from datetime import timedelta
+
+    from service.orm import Job, now
+
+    env = fresh
+    with env.store.write() as s:
+        s.add(Job(id="waitingjob01", council_id=1, kind="build_release", status="queued", target_type="release",
+                  target_id="none", created_by=env.users["owner"], backend="rq",
+                  created_at=now() - timedelta(hours=2)))
+    job = env.client.get("/api/v1/jobs/waitingjob01", headers=env.h("admin")).get_json()
+    assert job["status"] == "queued"
+
+
+def test_no_file_of_a_release_leaves_before_it_is_published_for_anyone(world, council_file):
+    """Sign-off cannot be bypassed: the requester, reviewers and admins get no bundle, manifest or file of a
+    release awaiting review or approved, through the API or the pages; once published, they do."""
+    env, ids = world
+    r = env.client.post("/api/v1/releases", headers=env.h("owner"), json={
+        "model_id": ids["model"], "children": 300, "profile": "default", "purpose": "p", "recipients": "r"})
+    rel = r.get_json()["release"]["id"]
+    assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
+    paths = [f"/api/v1/releases/{rel}/bundle", f"/api/v1/releases/{rel}/manifest",
+             f"/api/v1/releases/{rel}/files/map.json", f"/api/v1/releases/{rel}/files/children.csv"]
+
+    def refused_to_all() -> None:
+        for who in ("owner", "rev1", "rev2", "admin", "dev"):
+            for path in paths:
+                assert env.client.get(path, headers=env.h(who)).status_code in (404, 409), (who, path)
+
+    refused_to_all()
+    for reviewer in ("rev1", "rev2"):
+        assert env.client.post(f"/api/v1/releases/{rel}/reviews", headers=env.h(reviewer),
+                               json={"decision": "approve"}).status_code == 201
+    assert env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()["state"] == "approved"
+    refused_to_all()
+    from tests.service.test_release_kinds import web
+
+    page = web(env, "owner")
+    assert page.get(f"/releases/{rel}/bundle.zip").status_code == 409
+    assert "Download the release bundle" not in page.get(f"/releases/{rel}").get_data(as_text=True)
+    assert env.client.post(f"/api/v1/releases/{rel}/publish", headers=env.h("owner")).status_code == 200
+    assert env.client.get(paths[0], headers=env.h("owner")).status_code == 200
+    assert env.client.get(paths[2], headers=env.h("dev")).status_code == 200

@@ -220,7 +220,7 @@ def test_a_reviewer_cannot_approve_their_own_request(service, browser):
     with store.write() as s:
         rita = s.query(User).filter_by(name="rita").one()
         model_id = s.query(Release).first().model_id
-        s.add(Release(id="ownrequest01", model_id=model_id, requester_id=rita.id, children=10, profile="default",
+        s.add(Release(id="ownrequest01", council_id=1, model_id=model_id, requester_id=rita.id, children=10, profile="default",
                       purpose="p", recipients="r", state="awaiting_review"))
     store.dispose()
     d = browser
