@@ -1,9 +1,14 @@
-"""Annex A workbooks or CSVs -> validated, combined, pseudonymised canonical tables.
+"""Annex A workbooks or CSVs (or SSD tables) -> validated, combined, pseudonymised canonical tables.
 
 `ingest(paths, key)` reads every file, recognises each sheet as one of Lists 1-8 by its headers,
 validates every row (vectorised, per column), combines several workbooks into one set of rows
 (a row seen in two workbooks is counted once; where a later workbook completes a row, the more
 complete one is kept), derives the event log, pseudonymises, and links journeys.
+
+Tables of the D2I Standard Safeguarding Dataset are recognised the same way (by their headers, or
+their file or sheet name); `synth.ssd` validates them with the same machinery and maps them onto
+the same list frames, so that everything from the event log on is shared. One upload holds one
+standard: a mix of Annex A lists and SSD tables is refused.
 
 Rows that cannot be read are rejected and reported with file, sheet, Excel row and column; cells
 with an unknown code are blanked and reported as warnings. Reports never hold cell values.
@@ -24,7 +29,7 @@ from synth import anonymise, journeys
 from synth import events as event_log
 from synth.errors import InputFileError, ValidationError
 from synth.parsing import parse_column
-from synth.readers import RawTable, file_sha256, read_tables
+from synth.readers import RawTable, file_sha256, is_ssd_name, read_tables
 from synth.schema import (
     DATE,
     ID,
@@ -36,6 +41,7 @@ from synth.schema import (
     header_lookup,
     normalise_header,
 )
+from synth.ssd_schema import SSD_BY_NAME, SSD_TABLES, SsdTable, prepare_raw
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,7 @@ ISSUE_COLUMNS = ["file", "sheet", "row", "column", "message", "severity"]
 
 @dataclass
 class ListStats:
-    number: int
+    number: int | str  # an Annex A list's number, or an SSD table's name
     name: str
     rows_read: int = 0
     rows_rejected: int = 0
@@ -68,9 +74,10 @@ class ListStats:
 @dataclass
 class IngestReport:
     files: list[dict] = field(default_factory=list)
-    lists: dict[int, ListStats] = field(default_factory=dict)
+    lists: dict[int | str, ListStats] = field(default_factory=dict)
     issues: list[pd.DataFrame] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    standard: str | None = None  # "Annex A" or "SSD"
     children: int = 0
     events: int = 0
     episodes: int = 0
@@ -110,6 +117,7 @@ class IngestReport:
             "warnings_total": int(len(warnings)),
             "warnings": first(warnings),
             "notes": self.notes,
+            "standard": self.standard,
             "children": self.children,
             "events": self.events,
             "episodes": self.episodes,
@@ -127,7 +135,7 @@ class IngestResult:
 
 # ----------------------------------------------------------------------------------------------
 # Recognising lists.
-def _column_positions(table: RawTable, annex: AnnexList) -> dict[str, int]:
+def _column_positions(table: RawTable, annex: AnnexList | SsdTable) -> dict[str, int]:
     lookup = header_lookup(annex)
     found: dict[str, int] = {}
     for pos, header in enumerate(table.headers):
@@ -137,8 +145,9 @@ def _column_positions(table: RawTable, annex: AnnexList) -> dict[str, int]:
     return found
 
 
-def identify_list(table: RawTable) -> AnnexList | None:
-    """The Annex A list a table holds, judged by its headers (then its sheet or file name)."""
+def identify_list(table: RawTable) -> AnnexList | SsdTable | None:
+    """The Annex A list a table holds, judged by its headers (then its sheet or file name); or, for a
+    table of the Standard Safeguarding Dataset, which SSD table it is."""
     if not table.headers:
         return None
     common = {c.field for c in LISTS[0].common}
@@ -152,12 +161,50 @@ def identify_list(table: RawTable) -> AnnexList | None:
         key = (len(set(found) - common), int(named))
         if key > best_key:
             best, best_key = annex, key
+    return best or identify_ssd_table(table)
+
+
+def identify_ssd_table(table: RawTable) -> SsdTable | None:
+    """The SSD table a table holds: the one most of whose columns it has (its id or person id among
+    them), then the one it is named for (`ssd_contacts.csv`, a sheet `ssd_contacts`)."""
+    if not table.headers:
+        return None
+    names = {normalise_header(table.sheet or ""), normalise_header(Path(table.file).stem)}
+    best, best_key = None, (1, 0)
+    for spec in SSD_TABLES:
+        found = _column_positions(table, spec)
+        if spec.key not in found and "child_id" not in found:
+            continue
+        key = (len(found), int(normalise_header(spec.name) in names))
+        if key > best_key:
+            best, best_key = spec, key
     return best
+
+
+def standard(spec: AnnexList | SsdTable) -> str:
+    return "SSD" if isinstance(spec, SsdTable) else "Annex A"
+
+
+def check_one_standard(found: list[tuple[RawTable, AnnexList | SsdTable]]) -> None:
+    """Refuse an upload that mixes Annex A lists and SSD tables: they describe the same children in
+    two shapes, and combining them would count every child's work twice."""
+    first: dict[str, RawTable] = {}
+    for table, spec in found:
+        first.setdefault(standard(spec), table)
+    if len(first) > 1:
+        ssd, annex = first["SSD"], first["Annex A"]
+        raise ValidationError(
+            f"{ssd.where} is a Standard Safeguarding Dataset (SSD) table but {annex.where} is an Annex A list; "
+            "one upload holds one standard. Upload either the Annex A lists or the SSD tables (as two datasets "
+            "if you hold both).",
+            details=[{"file": t.file, "sheet": t.sheet, "row": None, "column": None,
+                      "message": f"{std} input"} for std, t in sorted(first.items())])
 
 
 def why_unrecognised(table: RawTable) -> str:
     if not table.headers:
-        return "no Annex A header row (such as 'Child Unique ID', 'Gender', 'Date of Birth')"
+        return ("no Annex A header row (such as 'Child Unique ID', 'Gender', 'Date of Birth') and no SSD table "
+                "header (such as 'pers_person_id')")
     keys = ", ".join(f"'{a.column(a.key_field).header}'" for a in LISTS[:4])
     return f"has Annex A columns but no list's date column (such as {keys})"
 
@@ -169,9 +216,13 @@ def _issues(rows: pd.Series, mask: pd.Series, column: str, message: str, severit
     return pd.DataFrame({"row": hit.to_numpy(), "column": column, "message": message, "severity": severity})
 
 
-def validate_table(table: RawTable, annex: AnnexList, report: IngestReport) -> pd.DataFrame:
-    """Parsed, accepted rows of one table (canonical field names), issues added to the report."""
-    stats = report.lists.setdefault(annex.number, ListStats(annex.number, annex.name))
+def validate_table(table: RawTable, annex: AnnexList | SsdTable, report: IngestReport,
+                   date_order: dict[str, str] | None = None) -> pd.DataFrame:
+    """Parsed, accepted rows of one table (canonical field names), issues added to the report.
+
+    `date_order` maps end fields to the start fields they may not precede (default: the Annex A
+    lists' pairs)."""
+    stats = report.lists.setdefault(annex.number, ListStats(annex.number, getattr(annex, "title", annex.name)))
     positions = _column_positions(table, annex)
     raw = table.data
     rows = raw["_row"]
@@ -184,8 +235,9 @@ def validate_table(table: RawTable, annex: AnnexList, report: IngestReport) -> p
     if missing_required:
         names = ", ".join(f"'{c.header}'" for c in missing_required)
         report.add_issues(pd.DataFrame([{
+            "file": table.file, "sheet": table.sheet,
             "row": table.header_row, "column": missing_required[0].header, "severity": "error",
-            "message": f"List {annex.number} ({annex.name}) has no column {names}; every row of this "
+            "message": f"{annex.label} has no column {names}; every row of this "
                        f"sheet is rejected. Add the column or correct its heading.",
         }]))
         stats.rows_rejected += len(raw)
@@ -203,7 +255,7 @@ def validate_table(table: RawTable, annex: AnnexList, report: IngestReport) -> p
                     "row": table.header_row, "column": col.header, "severity": "warning",
                     "message": f"column '{col.header}' not found; treated as not recorded"}]))
             continue
-        values, bad = parse_column(raw[str(positions[col.field])], col.kind)
+        values, bad = parse_column(raw[str(positions[col.field])], col.kind, col.reader)
         name = header(col.field)
         if col.required:
             blank = values.isna() & ~bad
@@ -211,7 +263,7 @@ def validate_table(table: RawTable, annex: AnnexList, report: IngestReport) -> p
             reject |= blank
         if col.kind in (DATE, ID):
             issues.append(_issues(rows, bad, name, f"'{name}' is not a date that can be read (expected "
-                                  "dd/mm/yyyy or an Excel date); the row is rejected", "error"))
+                                  "dd/mm/yyyy, yyyy-mm-dd or an Excel date); the row is rejected", "error"))
             reject |= bad
         elif col.kind == INT:
             issues.append(_issues(rows, bad, name, f"'{name}' is not a whole number; treated as not recorded",
@@ -226,7 +278,7 @@ def validate_table(table: RawTable, annex: AnnexList, report: IngestReport) -> p
         issues.append(_issues(rows, odd_age, header("age"), "age outside -1..25; treated as not recorded",
                               "warning"))
         out.loc[odd_age, "age"] = pd.NA
-    for end, start in DATE_ORDER.items():
+    for end, start in (DATE_ORDER if date_order is None else date_order).items():
         if end in out and start in out:
             backwards = out[end].notna() & out[start].notna() & (out[end] < out[start])
             issues.append(_issues(rows, backwards, header(end),
@@ -296,15 +348,21 @@ def _most_common(demo: pd.DataFrame, column: str) -> tuple[pd.Series, int]:
 
 
 def collect_children(lists: dict[int, pd.DataFrame], first_dates: pd.Series,
-                     report: IngestReport) -> pd.DataFrame:
-    """One row per child: demographics reconciled across lists, DOB reduced to age at first event."""
-    parts = []
-    for number, df in lists.items():
-        annex = LISTS[number - 1]
-        cols = [c for c in ("child", "sex", "ethnicity", "dob", "age", "disability", "uasc",
-                            "missing_episodes", "previous_cp_plans") if c in df]
-        parts.append(df[cols].assign(date=df[annex.key_field]))
-    demo = pd.concat(parts, ignore_index=True)
+                     report: IngestReport, demographics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per child: demographics reconciled across lists, DOB reduced to age at first event.
+
+    `demographics` (rows of `child`, `date` and the attributes) replaces the lists' own columns
+    when the input keeps them apart (the SSD's person tables)."""
+    if demographics is not None:
+        demo = demographics
+    else:
+        parts = []
+        for number, df in lists.items():
+            annex = LISTS[number - 1]
+            cols = [c for c in ("child", "sex", "ethnicity", "dob", "age", "disability", "uasc",
+                                "missing_episodes", "previous_cp_plans") if c in df]
+            parts.append(df[cols].assign(date=df[annex.key_field]))
+        demo = pd.concat(parts, ignore_index=True)
     for col in ("sex", "ethnicity", "dob", "age", "disability", "uasc", "missing_episodes", "previous_cp_plans"):
         if col not in demo:
             demo[col] = pd.NA
@@ -341,12 +399,26 @@ def lineage_hash(inputs: list[dict], key_fp: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def nothing_usable(report: IngestReport, what: str) -> ValidationError:
+    """The error for an input of which no row could be used (`what`: 'Annex A lists', 'SSD tables')."""
+    summary = report.to_dict()
+    if summary["rows_read"]:
+        message = (f"Nothing usable could be read: all {summary['rows_read']} rows of the {what} found were "
+                   f"rejected ({summary['errors_total']} errors; the first are listed). Correct them and try again.")
+    else:
+        message = ("Nothing usable could be read: " + ("; ".join(report.notes) or "no Annex A list found")
+                   + ". Check the headers against the Annex A guidance (or the SSD specification).")
+    return ValidationError(message, details=summary["errors"])
+
+
 def ingest(paths: list[Path], key: bytes) -> IngestResult:
     """Read, validate, combine, pseudonymise and link. Raises ValidationError when nothing is usable."""
     if not paths:
         raise InputFileError("no input files given; pass an Annex A workbook or the per-list CSV files.")
     report = IngestReport()
-    frames: dict[int, list[pd.DataFrame]] = {}
+    frames: dict[int | str, list[pd.DataFrame]] = {}
+    recognised: list[tuple[RawTable, AnnexList | SsdTable]] = []
+    unused_ssd: list[str] = []
     for order, path in enumerate(paths):
         path = Path(path)
         tables = read_tables(path)
@@ -356,47 +428,72 @@ def ingest(paths: list[Path], key: bytes) -> IngestResult:
             annex = identify_list(table)
             if annex is None:
                 where = normalise_header(table.sheet or path.stem)
-                if not any(normalise_header(s) in where for s in OUT_OF_SCOPE_SHEETS):
+                named = normalise_header(table.sheet or path.stem).replace(" ", "_")
+                if named in SSD_BY_NAME:
+                    spec = SSD_BY_NAME[named]
+                    report.notes.append(f"{table.where}: named for the SSD table {named} but has neither its "
+                                        f"'{spec.column(spec.key).header}' nor its person id column; ignored")
+                elif is_ssd_name(table.sheet or path.stem):
+                    unused_ssd.append(table.sheet or path.stem)  # outside the front door (ssd_address, ...)
+                elif not any(normalise_header(s) in where for s in OUT_OF_SCOPE_SHEETS):
                     report.notes.append(f"{table.where}: {why_unrecognised(table)}; ignored")
                 entry["sheets"].append({"sheet": table.sheet, "list": None, "rows": len(table.data)})
                 continue
+            recognised.append((table, annex))
+            check_one_standard(recognised)
             before = report.lists.get(annex.number, ListStats(annex.number, annex.name)).rows_rejected
-            accepted = validate_table(table, annex, report)
+            if isinstance(annex, SsdTable):
+                prepare_raw(table, annex)
+                accepted = validate_table(table, annex, report, dict(annex.date_order))
+                accepted = accepted.assign(_file=table.file, _sheet=table.sheet)
+            else:
+                accepted = validate_table(table, annex, report)
             rejected = report.lists[annex.number].rows_rejected - before
             entry["sheets"].append({"sheet": table.sheet, "list": annex.number, "rows": len(table.data),
                                     "rows_rejected": rejected})
-            log.info("read %s: list %d, %d rows, %d rejected", table.where, annex.number, len(table.data), rejected)
+            log.info("read %s: %s, %d rows, %d rejected", table.where, annex.label, len(table.data), rejected)
             if len(accepted):
                 frames.setdefault(annex.number, []).append(accepted.assign(_order=order))
 
-    if not frames:
-        summary = report.to_dict()
-        if summary["rows_read"]:
-            message = (f"Nothing usable could be read: all {summary['rows_read']} rows of the Annex A lists found were "
-                       f"rejected ({summary['errors_total']} errors; the first are listed). Correct them and try again.")
-        else:
-            message = ("Nothing usable could be read: " + ("; ".join(report.notes) or "no Annex A list found")
-                       + ". Check the headers against the Annex A guidance.")
-        raise ValidationError(message, details=summary["errors"])
+    if unused_ssd:
+        report.notes.append(f"{len(unused_ssd)} SSD tables the front-door map does not use were ignored: "
+                            + ", ".join(sorted(set(unused_ssd))) + ".")
+    demographics = None
+    if any(isinstance(spec, SsdTable) for _, spec in recognised):
+        from synth import ssd  # imports this module
 
-    lists: dict[int, pd.DataFrame] = {}
+        report.standard = "SSD"
+        lists, demographics = ssd.to_lists(frames, report)
+    else:
+        report.standard = "Annex A"
+        if not frames:
+            raise nothing_usable(report, "Annex A lists")
+        lists = {number: combine_rows(frames[number], LISTS[number - 1], report.lists[number])
+                 for number in sorted(frames)}
+    return _canonical(lists, demographics, report, key)
+
+
+def _canonical(lists: dict[int, pd.DataFrame], demographics: pd.DataFrame | None, report: IngestReport,
+               key: bytes) -> IngestResult:
+    """List frames (Annex A's, or the SSD's mapped onto them) -> events, episodes, children, keyed."""
     next_id = 0
-    for number in sorted(frames):
-        annex = LISTS[number - 1]
-        df = combine_rows(frames[number], annex, report.lists[number])
+    for number in sorted(lists):
+        df = lists[number]
         df["row_id"] = np.arange(next_id, next_id + len(df), dtype=np.int64)
         next_id += len(df)
-        lists[number] = df
     # Children are numbered once; everything up to pseudonymisation works on these numbers.
-    child_ids = pd.Index(pd.unique(pd.concat([df["child_id"] for df in lists.values()], ignore_index=True)))
+    child_ids = pd.Index(pd.unique(pd.concat([lists[n]["child_id"] for n in sorted(lists)], ignore_index=True)))
     for df in lists.values():
         df["child"] = child_ids.get_indexer(df["child_id"]).astype(np.int32)
         df.drop(columns="child_id", inplace=True)
+    if demographics is not None:
+        child = child_ids.get_indexer(demographics["child_id"])
+        demographics = demographics[child >= 0].drop(columns="child_id").assign(child=child[child >= 0])
 
     events = event_log.derive_events(lists)
     events, episodes = journeys.link_episodes(events, key="child")
     first_dates = events.groupby("child")["date"].min()
-    children = collect_children(lists, first_dates, report)
+    children = collect_children(lists, first_dates, report, demographics)
     key_fp = anonymise.key_fingerprint(key)
     child_keys = anonymise.pseudonyms(pd.Series(child_ids), key).to_numpy()
     if len(set(child_keys)) < len(child_keys):  # 64-bit pseudonyms: a clash is astronomically rare

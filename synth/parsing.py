@@ -30,7 +30,9 @@ TEXT_DATE_FORMATS = (
     "%d.%m.%Y",
     "%d/%m/%y",
     "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",  # SQL Server datetimes as exported (SSD tables): 2023-04-12 00:00:00.000
     "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
     "%d %b %Y",
@@ -136,9 +138,10 @@ def parse_text(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return s.map(mapping).where(~blank).astype(object), pd.Series(False, index=s.index)
 
 
-def parse_coded(s: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
-    """A coded column (sex, ethnicity, source, ...) read through the schema's code tables."""
-    reader = CODE_READERS[kind]
+def parse_coded(s: pd.Series, kind: str, reader=None) -> tuple[pd.Series, pd.Series]:
+    """A coded column (sex, ethnicity, source, ...) read through the schema's code tables, or
+    through `reader` (cell text -> code or None) when the column brings its own."""
+    reader = reader or CODE_READERS[kind]
     blank = blank_mask(s)
     uniques = pd.unique(s[~blank])
     mapping = {v: reader(str(v).strip() if not isinstance(v, float) or not v.is_integer() else str(int(v)))
@@ -151,14 +154,15 @@ def parse_coded(s: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
 _PARSERS = {"date": parse_dates, "int": parse_ints, "id": parse_ids, "text": parse_text}
 
 
-def parse_column(s: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
-    """Parse a column of the schema's `kind`, reading each distinct cell value once.
+def parse_column(s: pd.Series, kind: str, reader=None) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of the schema's `kind` (coded kinds: through `reader` if given), reading each
+    distinct cell value once.
 
     Columns repeat a few thousand distinct values (days, codes, team names) over hundreds of
     thousands of rows, so the parsers run on the distinct values and the result is spread back.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    parser = _PARSERS.get(kind) or (lambda u: parse_coded(u, kind))
+    parser = _PARSERS.get(kind) or (lambda u: parse_coded(u, kind, reader))
     values, bad = parser(pd.Series(uniques, dtype=object))
     missing = codes < 0
     take = np.where(missing, 0, codes)

@@ -1,8 +1,8 @@
 """Read councils' files into raw tables: one per workbook sheet or CSV file.
 
-Only reading happens here (bytes -> cells, and where the header row is). Which Annex A list a
-table holds, and what its cells mean, is decided in synth.ingest. Every refusal names the file
-and says how to fix it; nothing here logs or returns cell values in messages.
+Only reading happens here (bytes -> cells, and where the header row is). Which Annex A list (or
+SSD table) a table holds, and what its cells mean, is decided in synth.ingest and synth.ssd. Every
+refusal names the file and says how to fix it; nothing here logs or returns cell values in messages.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 
 from synth.errors import InputFileError
 from synth.schema import LISTS, header_lookup, normalise_header
+from synth.ssd_schema import SSD_HEADERS
 
 # A workbook is a zip of XML; refuse ones that expand far beyond their size (zip bombs).
 MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
@@ -32,7 +33,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _ENCRYPTED_MARKER = "EncryptedPackage".encode("utf-16-le")
 
-_ALL_HEADERS: frozenset[str] = frozenset(h for annex in LISTS for h in header_lookup(annex))
+_ALL_HEADERS: frozenset[str] = frozenset(h for annex in LISTS for h in header_lookup(annex)) | SSD_HEADERS
 
 
 @dataclass
@@ -86,7 +87,7 @@ def read_headers(path: Path) -> list[RawTable]:
     if suffix == ".csv":
         text = _decode_csv(path)
         head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SEARCH_ROWS]))))
-        idx = _find_header_row(head)
+        idx = _find_header_row(head, path.stem)
         headers = [str(h).strip() for h in head[idx]] if idx is not None else []
         return [RawTable(path.name, None, (idx or 0) + 1, headers, pd.DataFrame())]
     if suffix not in (".xlsx", ".xlsm", ".xls"):
@@ -104,7 +105,7 @@ def read_headers(path: Path) -> list[RawTable]:
                 rows.append(row)
                 if len(rows) >= HEADER_SEARCH_ROWS:
                     break
-            idx = _find_header_row(rows)
+            idx = _find_header_row(rows, name)
             headers = [str(h).strip() for h in rows[idx]] if idx is not None else []
             tables.append(RawTable(path.name, name, (idx or 0) + 1, headers, pd.DataFrame()))
         return tables
@@ -197,11 +198,12 @@ def _decode_csv(path: Path) -> str:
 def _read_csv(path: Path) -> RawTable:
     text = _decode_csv(path)
     head_lines = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SEARCH_ROWS]))))
-    header_idx = _find_header_row(head_lines)
+    header_idx = _find_header_row(head_lines, path.stem)
     if header_idx is None:
         raise InputFileError(
             f"{path.name}: no Annex A header row found in the first {HEADER_SEARCH_ROWS} lines "
-            "(expected columns such as 'Child Unique ID', 'Gender', 'Date of Birth')."
+            "(expected columns such as 'Child Unique ID', 'Gender', 'Date of Birth'; or, in an SSD table, "
+            "such as 'pers_person_id', 'cont_contact_date')."
         )
     try:
         df = pd.read_csv(
@@ -224,17 +226,28 @@ def _read_csv(path: Path) -> RawTable:
     return RawTable(path.name, None, header_idx + 1, headers, _drop_empty_rows(df))
 
 
-def _find_header_row(rows: list[list[object]]) -> int | None:
+def _find_header_row(rows: list[list[object]], name: str | None = None) -> int | None:
+    """The row of known headers; for a table named as an SSD table (`ssd_address`), whose extract always
+    has its header first, the first row even when Frontdoor knows none of its columns."""
     best, best_score = None, 0
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         score = sum(1 for cell in row if normalise_header(cell) in _ALL_HEADERS)
         if score > best_score:
             best, best_score = i, score
-    return best if best_score >= MIN_HEADER_MATCHES else None
+    if best_score >= MIN_HEADER_MATCHES:
+        return best
+    if name is not None and is_ssd_name(name) and rows and any(str(c).strip() for c in rows[0] if c is not None):
+        return 0
+    return None
+
+
+def is_ssd_name(name: str) -> bool:
+    """A file or sheet named for a table of the Standard Safeguarding Dataset (`ssd_...`)."""
+    return normalise_header(name).startswith("ssd ")
 
 
 def _table_from_rows(file: str, sheet: str, rows: list[list[object]]) -> RawTable | None:
-    header_idx = _find_header_row(rows)
+    header_idx = _find_header_row(rows, sheet)
     if header_idx is None:
         return RawTable(file, sheet, 0, [], pd.DataFrame())
     headers = [str(h).strip() for h in rows[header_idx]]

@@ -9,6 +9,7 @@ prefixes councils' workbooks carry (`a) Male`, `q) 6: Police`) and accepts codes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # ----------------------------------------------------------------------------------------------
@@ -41,6 +42,9 @@ class Column:
     # Kept columns reach the canonical tables; the others are checked for presence only and
     # dropped at once (workers' names, free text, dates we do not use).
     keep: bool = True
+    # A coded column's own reader (cell text -> code, None when unrecognised); without one, the
+    # reader of its kind in CODE_READERS. The SSD's coded columns bring theirs (synth.ssd_schema).
+    reader: Callable[[str], str | None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,11 @@ class AnnexList:
     @property
     def all_columns(self) -> tuple[Column, ...]:
         return self.common + self.columns
+
+    @property
+    def label(self) -> str:
+        """How messages name the list: `List 3 (Referrals)`."""
+        return f"List {self.number} ({self.name})"
 
     def column(self, name: str) -> Column:
         for col in self.all_columns:
@@ -278,8 +287,8 @@ LIST_BY_NUMBER: dict[int, AnnexList] = {a.number: a for a in LISTS}
 OUT_OF_SCOPE_SHEETS = ("list 9", "list 10", "list 11", "care leavers", "adoption", "adopters")
 
 
-def header_lookup(annex_list: AnnexList) -> dict[str, str]:
-    """Normalised header or alias -> canonical field, for one list."""
+def header_lookup(annex_list) -> dict[str, str]:
+    """Normalised header or alias -> canonical field, for one list (or one SSD table)."""
     out: dict[str, str] = {}
     for col in annex_list.all_columns:
         for name in (col.header, *col.aliases):
