@@ -38,6 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     runner = jobs.make_runner(store)
     app.extensions["frontdoor"] = Services(store, runner)
+    from service.throttle import FailedSignIns
+
+    app.extensions["frontdoor_signins"] = FailedSignIns(int(cfg.get("SIGNIN_FAILURE_LIMIT") or 10))
     # Jobs of an earlier run of this service, cut short when it stopped, end failed (and can be retried);
     # jobs still queued in this process's own pool are queued again (running one twice is harmless: only
     # one process can take a queued job).

@@ -17,12 +17,14 @@ DEFAULTS: dict = {
     "JOB_STALE_SECONDS": 120,  # a running job with no heartbeat for this long has lost its worker
     "TOKEN_DAYS": 365,
     "SESSION_MINUTES": 60,
+    "SIGNIN_FAILURE_LIMIT": 10,  # failed sign-ins (pages or API) from one address in 10 minutes before 429s
     "SECRET_KEY": None,  # signs session cookies (issue 7); generated into DATA_DIR if unset
     "PSEUDONYM_KEY": None,  # else DATA_DIR/pseudonym.key, created on first use
     "PUBLIC_URL": None,
     "TESTING": False,
 }
-INT_KEYS = {"REQUIRED_APPROVALS", "MAX_UPLOAD_MB", "JOB_WORKERS", "JOB_STALE_SECONDS", "TOKEN_DAYS", "SESSION_MINUTES"}
+INT_KEYS = {"REQUIRED_APPROVALS", "MAX_UPLOAD_MB", "JOB_WORKERS", "JOB_STALE_SECONDS", "TOKEN_DAYS", "SESSION_MINUTES",
+            "SIGNIN_FAILURE_LIMIT"}
 BOOL_KEYS = {"TESTING"}
 
 

@@ -63,8 +63,13 @@ class Store:
     # -- lifecycle -----------------------------------------------------------------------------
     def init(self) -> None:
         """Create the data directory and bring the database schema up to date (Alembic)."""
+        # Raw uploads, canonical tables, models and keys: readable by the service's own user only.
+        os.umask(0o077)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
         for sub in ("uploads", "datasets", "models", "releases", "tmp"):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+            (self.data_dir / sub).chmod(0o700)
         from alembic import command
         from alembic.config import Config
 
@@ -76,6 +81,10 @@ class Store:
             if self.is_sqlite:  # table copies in batch migrations: foreign keys off, checked after (SQLite 12 steps)
                 raw.execute("PRAGMA foreign_keys=OFF")
             with conn.begin():
+                if not self.is_sqlite:  # processes starting together migrate one after another
+                    from sqlalchemy import text
+
+                    conn.execute(text("SELECT pg_advisory_xact_lock(4242420)"))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
             if self.is_sqlite:

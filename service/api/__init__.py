@@ -106,6 +106,12 @@ def _authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         return error_response(401, "sign in: send 'Authorization: Bearer <token>' (tokens come from "
                                    "`frontdoor users add`).")
+    signins = current_app.extensions["frontdoor_signins"]
+    wait = signins.retry_after(request.remote_addr or "")
+    if wait is not None:
+        resp = error_response(429, f"too many failed sign-ins from your address; try again in {wait} seconds.")
+        resp.headers["Retry-After"] = str(wait)
+        return resp
     version = store.users_version()
     user = _token_cache.get(token.strip(), version)
     if user is None:
@@ -114,6 +120,7 @@ def _authenticate():
         if user is not None:
             _token_cache.put(token.strip(), user, version)
     if user is None:
+        signins.failed(request.remote_addr or "", "api")
         return error_response(401, "that token is not valid or has expired; ask an administrator for a new one.")
     g.user = user
     return None

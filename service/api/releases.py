@@ -137,7 +137,9 @@ class Report(MethodView):
         """The disclosure report (HTML; `?format=json` for JSON). Requester, reviewers, admins."""
         kind = "report_json" if request.args.get("format") == "json" else "report_html"
         _, path = operations.release_file_access(store(), user(), release_id, kind)
-        return send_file(path, mimetype="application/json" if kind == "report_json" else "text/html")
+        resp = send_file(path, mimetype="application/json" if kind == "report_json" else "text/html")
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+        return resp
 
 
 @blp.route("/<release_id>/bundle")

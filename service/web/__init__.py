@@ -38,6 +38,11 @@ from service.orm import Release, TrainedModel
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 MAX_USED_FORMS = 200
+# Pages: everything from this site only, no scripts at all (none of the pages has one); inline styles for
+# the progress bar; images as data: URIs (the map picture is inline SVG).
+PAGE_CSP = ("default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'")
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 
 
 def _store():
@@ -162,9 +167,16 @@ def login():
         return render_page("login.html", "Sign in")
     token = request.form.get("token", "").strip()
     store = _store()
+    signins = current_app.extensions["frontdoor_signins"]
+    wait = signins.retry_after(request.remote_addr or "")
+    if wait is not None:
+        resp = render_page("login.html", "Sign in", status=429,
+                           error=f"Too many failed sign-ins from your address. Try again in {wait} seconds.")
+        return resp[0], resp[1], {"Retry-After": str(wait)}
     with store.read() as s:
         user = store.user_by_token(s, token) if token else None
     if user is None:
+        signins.failed(request.remote_addr or "", "web")
         return render_page("login.html", "Sign in", status=401,
                            error="That token is not valid or has expired. Check it, or ask an administrator for a "
                                  "new one.")
@@ -234,9 +246,17 @@ def dataset_errors(dataset_id: str):
     w.writerow(["severity", "file", "sheet", "row", "column", "message"])
     for kind in ("errors", "warnings"):
         for e in (ds.report or {}).get(kind, []):
-            w.writerow([kind[:-1], e.get("file"), e.get("sheet"), e.get("row"), e.get("column"), e.get("message")])
+            w.writerow([_cell(x) for x in (kind[:-1], e.get("file"), e.get("sheet"), e.get("row"), e.get("column"),
+                                           e.get("message"))])
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="validation-{dataset_id}.csv"'})
+
+
+def _cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula (a sheet or file name may start with '=')."""
+    from synth.bundle import FORMULA_START
+
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 @bp.route("/datasets/<dataset_id>/train", methods=["POST"])
@@ -395,7 +415,7 @@ def release_report(release_id: str):
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Report")
     resp = send_file(path, mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    resp.headers["Content-Security-Policy"] = REPORT_CSP
     return resp
 
 
@@ -529,4 +549,11 @@ def init_app(app: Flask) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        if public.startswith("https://"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Whatever a signed-in person (or a token) was shown is kept by no cache, shared or local; files
+        # with ETags say "private, no-cache" themselves (revalidated each time).
+        if request.headers.get("Authorization") or g.get("web_user") is not None:
+            resp.headers.setdefault("Cache-Control", "no-store")
         return resp

@@ -61,3 +61,20 @@ def test_existing_objects_and_audit_chain_move_into_the_default_council(tmp_path
         assert "council_id" not in {c["name"] for c in sa.inspect(engine).get_columns("datasets")}
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"] + (["postgres"] if PG_URL else []))
+def test_processes_starting_together_migrate_one_after_another(tmp_path, backend):
+    """Gunicorn's workers (and RQ workers) start at once, each bringing the schema up to date."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}" if backend == "sqlite" else _fresh_postgres()
+    stores = [Store({"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": url}) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda st: st.init(), stores))
+        with stores[0].read() as s:
+            assert [c.code for c in stores[0].councils(s)] == ["default"]
+    finally:
+        for st in stores:
+            st.dispose()

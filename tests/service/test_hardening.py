@@ -117,3 +117,57 @@ def test_the_release_page_shows_developers_and_other_owners_only_what_the_api_do
         assert f"Release {rel}" in page
         leaked = [x for x in secrets if x in page]
         assert not leaked, (who, leaked)
+
+
+def test_failed_sign_ins_are_throttled_per_address(fresh):
+    env = fresh
+    limit = 10
+    for _ in range(limit):
+        assert env.client.get("/api/v1/releases", headers={"Authorization": "Bearer fd_guess"}).status_code == 401
+    r = env.client.get("/api/v1/releases", headers={"Authorization": "Bearer fd_guess"})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    # The pages share the count: the address is refused there too, even with a good token.
+    client = env.app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"csrf_token": csrf, "token": env.tokens["owner"]})
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.get_data(as_text=True)
+    # Another address is not affected.
+    r = env.client.get("/api/v1/releases", headers=env.h("dev"), environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert r.status_code == 200
+
+
+def test_pages_and_api_answers_carry_security_headers(fresh):
+    env = fresh
+    api = env.client.get("/api/v1/releases", headers=env.h("dev"))
+    assert api.headers["Cache-Control"] == "no-store"
+    page = web(env, "owner").get("/datasets")
+    assert page.headers["Cache-Control"] == "no-store"
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'none'" in csp and "frame-ancestors 'self'" in csp
+
+
+def test_the_data_directory_and_uploads_are_private(fresh, council_file):
+    import stat
+
+    from tests.service.conftest import upload
+
+    env = fresh
+    r = upload(env, council_file)
+    env.wait(r.get_json()["job"]["id"])
+    assert stat.S_IMODE(env.data_dir.stat().st_mode) == 0o700
+    for path in env.data_dir.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))
+
+
+def test_the_errors_csv_cannot_run_a_formula(fresh):
+    from service.orm import Dataset
+
+    env = fresh
+    with env.store.write() as s:
+        s.add(Dataset(id="formulads0001", council_id=1, name="x", owner_id=env.users["owner"], status="failed",
+                      files=[], report={"errors": [{"file": "a.csv", "sheet": "=HYPERLINK('http://evil')",
+                                                    "row": 2, "column": "B", "message": "bad"}]}))
+    text = web(env, "owner").get("/datasets/formulads0001/errors.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
