@@ -135,7 +135,7 @@ def test_a_crash_in_a_job_leaves_no_bundle(fresh, council_file, monkeypatch):
 
     monkeypatch.setattr(synth.disclosure, "run_gate", crash)
     r = env.client.post("/api/v1/releases", headers=env.h("owner"), json={
-        "model_id": model, "children": 300, "profile": "default", "purpose": "p", "recipients": "r"})
+        "model_id": model, "children": 900, "profile": "default", "purpose": "p", "recipients": "r"})
     rel = r.get_json()["release"]["id"]
     job = env.wait(r.get_json()["job"]["id"])
     assert job["status"] == "failed" and "internal error (MemoryError)" in job["error"]
@@ -189,9 +189,10 @@ def test_no_file_of_a_release_leaves_before_it_is_published_for_anyone(world, co
     release awaiting review or approved, through the API or the pages; once published, they do."""
     env, ids = world
     r = env.client.post("/api/v1/releases", headers=env.h("owner"), json={
-        "model_id": ids["model"], "children": 300, "profile": "default", "purpose": "p", "recipients": "r"})
+        "model_id": ids["model"], "children": 900, "profile": "default", "purpose": "p", "recipients": "r"})
     rel = r.get_json()["release"]["id"]
     assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
+    assert env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()["state"] == "awaiting_review"
     paths = [f"/api/v1/releases/{rel}/bundle", f"/api/v1/releases/{rel}/manifest",
              f"/api/v1/releases/{rel}/files/map.json", f"/api/v1/releases/{rel}/files/children.csv"]
 
