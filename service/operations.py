@@ -321,15 +321,20 @@ def amend_release(store: Store, runner, user: User, release_id: str, changes: di
     return r, job
 
 
+def build_crashed(store: Store, s, r: Release) -> bool:
+    """Whether the release last ended failed because its build stopped, not because the gate decided."""
+    ended = [e.action for e in store.audit_events(s, r.council_id, object_type="release", object_id=r.id)
+             if e.action in ("release.gate_failed", "release.build_failed")]
+    return ended[-1:] == ["release.build_failed"]
+
+
 def retry_release(store: Store, runner, user: User, release_id: str) -> tuple[Release, Job]:
     """Run again the build of a release whose job stopped before the gate decided (a worker killed, a
     crash): the same request, checked from the start. A release the gate failed is not retried: amend it."""
     require(user, "release:amend")
     with store.write() as s:
         r = get_release(store, s, user, release_id)
-        ended = [e.action for e in store.audit_events(s, r.council_id, object_type="release", object_id=r.id)
-                 if e.action in ("release.gate_failed", "release.build_failed")]
-        if r.state == "failed" and ended and ended[-1] == "release.gate_failed":
+        if r.state == "failed" and not build_crashed(store, s, r):
             raise WorkflowError("the automated checks failed this release, so running them again would fail "
                                 "again; request a new release instead.", 409)
         workflow.transition(store, s, r, "retry", user)
@@ -475,8 +480,6 @@ def compare_teams(store: Store, user: User, release_id: str) -> dict:
     if r.kind != "aggregate":
         raise WorkflowError("teams are compared from an aggregate release (real counts under disclosure control); "
                             "this one is synthetic.", 409)
-    if r.state != "published" and user.role not in ("reviewer", "admin") and user.id != r.requester_id:
-        raise NotFound("release")
     m = store.release_map(r.id)
     if m is None:
         raise WorkflowError("the release has no bundle yet (its build job has not finished).", 409)

@@ -383,9 +383,7 @@ def _release_context(store, s, r: Release) -> dict:
         "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
         and not reviewed,
         "is_requester": user.id == r.requester_id,
-        "can_retry": r.state == "failed" and user.id == r.requester_id and bool(events)
-        and [e.action for e in events if e.action in ("release.gate_failed", "release.build_failed")][-1:]
-        == ["release.build_failed"],
+        "can_retry": r.state == "failed" and user.id == r.requester_id and operations.build_crashed(store, s, r),
         "map_svg": _map_svg(store, r) if user.role in ("reviewer", "admin") or user.id == r.requester_id else None,
     }
 

@@ -184,3 +184,21 @@ def assert_error_shape(resp, status: int) -> dict:
     assert body["ok"] is False and body["status"] == status and isinstance(body["error"], str) and body["error"]
     assert set(body) <= {"ok", "status", "error", "errors"}
     return body
+
+
+def web_client(env: Env, name: str):
+    """A browser-like client signed in to the pages as `name`."""
+    import re
+
+    client = env.app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"csrf_token": csrf, "token": env.tokens[name]}).status_code == 302
+    return client
+
+
+def page_csrf(client) -> str:
+    """The form token of a signed-in client's session (signing in starts a new one)."""
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/releases").get_data(as_text=True)).group(1)

@@ -3,12 +3,10 @@ reciprocal sharing of aggregate releases, comparison while both share, gone at o
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.conftest import Cli
-from tests.service.conftest import BACKENDS, add_council, close_env, make_env, published_release
+from tests.service.conftest import BACKENDS, add_council, close_env, make_env, page_csrf, published_release, web_client
 
 OTHER = ("m_owner", "m_rev1", "m_rev2", "m_dev", "m_admin")
 
@@ -77,10 +75,7 @@ def test_listings_and_the_audit_trail_hold_only_the_councils_own(two):
 
 def test_the_pages_show_another_councils_objects_to_nobody(two):
     env, mine, _, _ = two
-    client = env.app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"csrf_token": csrf, "token": env.tokens["m_admin"]}).status_code == 302
+    client = web_client(env, "m_admin")
     for path in (f"/datasets/{mine['dataset']}", f"/models/{mine['model']}", f"/jobs/{mine['job']}",
                  f"/releases/{mine['release']}", f"/releases/{mine['release']}/bundle.zip"):
         assert client.get(path).status_code == 404, path
@@ -146,12 +141,8 @@ def test_a_system_event_lands_in_its_councils_trail(two):
 
 
 def _signed_in(env, name: str):
-    client = env.app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"csrf_token": csrf, "token": env.tokens[name]}).status_code == 302
-    page = client.get("/releases").get_data(as_text=True)  # signing in starts a new session and token
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client = web_client(env, name)
+    return client, page_csrf(client)
 
 
 def test_an_admin_opts_in_on_the_council_page_and_the_comparison_page_shows_both(two):

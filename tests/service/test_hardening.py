@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.service.test_release_kinds import web
+from tests.service.conftest import page_csrf as _csrf
+from tests.service.conftest import web_client as web
 
 
 @pytest.mark.parametrize("target", ["/\t/evil.example/", "%2F%09%2Fevil.example%2F", "//evil.example", "/\\evil.example",
@@ -33,10 +34,6 @@ def test_signing_in_keeps_a_path_on_this_site(fresh):
     r = client.post("/login?next=%2Freleases%3Fstate%3Dpublished", data={"csrf_token": csrf,
                                                                          "token": env.tokens["owner"]})
     assert r.headers["Location"].endswith("/releases?state=published")
-
-
-def _csrf(client) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/releases").get_data(as_text=True)).group(1)
 
 
 def test_signing_out_ends_the_session_even_for_a_copied_cookie(fresh):

@@ -4,13 +4,13 @@ records, checked against every earlier published release of the same dataset; pa
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 
 import pytest
 
 from synth.bundle import OTHER_FILES
 from tests.service.conftest import assert_error_shape, close_env, make_env, published_release
+from tests.service.conftest import web_client as web
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +39,6 @@ def approve(env, rel: str) -> None:
     for reviewer in ("rev1", "rev2"):
         r = env.client.post(f"/api/v1/releases/{rel}/reviews", headers=env.h(reviewer), json={"decision": "approve"})
         assert r.status_code == 201, r.get_json()
-
-
-def web(env, name: str):
-    client = env.app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"csrf_token": csrf, "token": env.tokens[name]}).status_code == 302
-    return client
 
 
 def test_an_aggregate_release_is_published_with_no_records(svc):

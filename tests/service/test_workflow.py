@@ -207,7 +207,7 @@ def test_no_file_of_a_release_leaves_before_it_is_published_for_anyone(world, co
                                json={"decision": "approve"}).status_code == 201
     assert env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()["state"] == "approved"
     refused_to_all()
-    from tests.service.test_release_kinds import web
+    from tests.service.conftest import web_client as web
 
     page = web(env, "owner")
     assert page.get(f"/releases/{rel}/bundle.zip").status_code == 409
