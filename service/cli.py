@@ -122,8 +122,20 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, as_json: bool, overwrite: boo
                    f"{s['duplicates_dropped']} duplicates dropped")
     click.echo(f"  {report['children']} children, {report['events']} events, {report['episodes']} episodes")
     click.echo(f"  {report['errors_total']} errors, {report['warnings_total']} warnings (see --json for details)")
+    for warning in report["list_warnings"]:
+        click.echo(f"  warning: {warning}")
+    for group in report["error_groups"][:10]:
+        click.echo(f"  error: {_where(group)}{group['summary']}")
     for note in report["notes"]:
         click.echo(f"  note: {note}")
+    training = report.get("training") or {}
+    if training and not training["ready"]:
+        click.echo("  cannot train the journey model: " + " ".join(training["reasons"]))
+
+
+def _where(issue: dict) -> str:
+    parts = [issue.get("file"), f"sheet '{issue['sheet']}'" if issue.get("sheet") else None]
+    return ", ".join(p for p in parts if p) + (": " if any(parts) else "")
 
 
 @main.command()
@@ -194,11 +206,14 @@ def train(dataset_dir: Path, generator: str, epsilon: float | None, delta: float
     the extract window (--window-start, --window-end)."""
     from synth.dataset import read_dataset
     from synth.models import TrainingSpec, fit_model, validate_spec
+    from synth.readiness import check_trainable
 
     spec = TrainingSpec(generator=generator, epsilon=epsilon, delta=delta, attributes=attributes, epochs=epochs,
                         min_children=min_children, seed=seed, window_start=window_start, window_end=window_end)
     validate_spec(spec)
-    model = fit_model(read_dataset(dataset_dir), spec)
+    dataset = read_dataset(dataset_dir)
+    check_trainable(dataset.children, dataset.events, dataset.episodes, dataset.lineage_hash, generator)
+    model = fit_model(dataset, spec)
     model.save(out, _signing_key())
     info = model.describe()
     if as_json:

@@ -190,6 +190,10 @@ def request_model(store: Store, runner, user: User, dataset_id: str, generator: 
     runner.submit(job.id)
     return m, job
 
+        from synth.readiness import blockers, cannot_train_message
+
+        if reasons := blockers(ds.report, generator):
+            raise WorkflowError(cannot_train_message(generator, reasons), 422)
 
 def _iso(d: date | str | None) -> str | None:
     """A date as YYYY-MM-DD (strings pass as given, for validate_spec to judge); empty means none."""

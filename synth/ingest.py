@@ -30,6 +30,7 @@ from synth import events as event_log
 from synth.errors import InputFileError, ValidationError
 from synth.parsing import parse_column
 from synth.readers import RawTable, file_sha256, is_ssd_name, read_tables
+from synth.readiness import training_readiness
 from synth.schema import (
     DATE,
     ID,
@@ -77,6 +78,10 @@ class IngestReport:
     lists: dict[int | str, ListStats] = field(default_factory=dict)
     issues: list[pd.DataFrame] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Sheets or files that hold no list Frontdoor reads: {"file", "sheet", "why"}; each is also a warning.
+    ignored: list[dict] = field(default_factory=list)
+    lists_missing: list[int] = field(default_factory=list)  # Annex A lists found in no file
+    training: dict | None = None  # synth.readiness.training_readiness
     standard: str | None = None  # "Annex A" or "SSD"
     children: int = 0
     events: int = 0
@@ -90,6 +95,28 @@ class IngestReport:
         if not self.issues:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         return pd.concat(self.issues, ignore_index=True)[ISSUE_COLUMNS]
+
+    def ignore(self, table: RawTable, why: str) -> None:
+        """A sheet (or CSV file) none of whose rows are used: a warning, not a silent note."""
+        self.ignored.append({"file": table.file, "sheet": table.sheet, "why": why})
+        self._whole(table.file, table.sheet, f"not read as any Annex A list: {why}; none of its rows is used")
+
+    def list_missing(self, annex: AnnexList, message: str) -> None:
+        """An Annex A list found in no file (or with no rows): a warning naming what the journeys will lack."""
+        if not message.startswith(f"{annex.label} has no rows"):
+            self.lists_missing.append(annex.number)
+        self._whole(None, None, message)
+
+    def _whole(self, file: str | None, sheet: str | None, message: str) -> None:
+        self.add_issues(pd.DataFrame([{"file": file, "sheet": sheet, "row": None, "column": None,
+                                       "severity": "warning", "message": message}]))
+
+    def list_warnings(self) -> list[str]:
+        """Warnings about whole lists and sheets (missing, empty, not recognised), as sentences to show first."""
+        issues = self.issue_table()
+        whole = issues[issues["row"].isna() & issues["column"].isna() & (issues["severity"] == "warning")]
+        return [(f"{f}" + (f", sheet '{sh}'" if isinstance(sh, str) else "") + ": " if isinstance(f, str) else "") + m
+                for f, sh, m in whole[["file", "sheet", "message"]].itertuples(index=False)]
 
     def to_dict(self, limit: int = MAX_REPORTED_ISSUES) -> dict:
         issues = self.issue_table().sort_values(["file", "sheet", "row"], kind="mergesort", na_position="first")
@@ -113,15 +140,54 @@ class IngestReport:
             "rows_read": sum(s.rows_read for s in self.lists.values()),
             "rows_rejected": sum(s.rows_rejected for s in self.lists.values()),
             "errors_total": int(len(errors)),
+            "error_groups": group_issues(errors),
             "errors": first(errors),
             "warnings_total": int(len(warnings)),
+            "warning_groups": group_issues(warnings),
             "warnings": first(warnings),
+            "list_warnings": self.list_warnings(),
+            "lists_missing": self.lists_missing,
+            "sheets_ignored": self.ignored,
+            "training": self.training,
             "notes": self.notes,
             "standard": self.standard,
             "children": self.children,
             "events": self.events,
             "episodes": self.episodes,
         }
+
+
+def row_ranges(rows: np.ndarray, limit: int = 20) -> str:
+    """`2-4973` or `2, 5, 9-12`; after `limit` ranges, how many rows are left out."""
+    rows = np.unique(rows.astype(np.int64))
+    if not len(rows):
+        return ""
+    breaks = np.flatnonzero(np.diff(rows) != 1)
+    starts, ends = rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, len(rows) - 1]]
+    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in zip(starts[:limit], ends[:limit])]
+    rest = int((ends[limit:] - starts[limit:] + 1).sum())
+    return ", ".join(parts) + (f" and {rest:,} more rows" if rest else "")
+
+
+def group_issues(frame: pd.DataFrame) -> list[dict]:
+    """Repeated issues as one line each: the same message in the same column of the same sheet, with how many
+    rows and which (`count`, `rows`, `first_row`), largest first; `summary` reads
+    "4,972 rows: 'Contact Date' is not a date ... (rows 2-4973)"."""
+    if frame.empty:
+        return []
+    keys = ["file", "sheet", "column", "message"]
+    g = frame.assign(**{k: frame[k].astype(object).where(frame[k].notna(), "") for k in keys})
+    out = []
+    for (file, sheet, column, message), part in g.groupby(keys, sort=False):
+        rows = part["row"].dropna().to_numpy()
+        count = len(part)
+        where = row_ranges(rows) if len(rows) else ""
+        out.append({"file": file or None, "sheet": sheet or None, "column": column or None, "message": message,
+                    "count": count, "first_row": int(rows.min()) if len(rows) else None, "rows": where,
+                    "summary": (f"{count:,} rows: " if count > 1 else "") + message
+                               + (f" (row{'s' if count > 1 else ''} {where})" if where else "")})
+    out.sort(key=lambda d: (-d["count"], d["file"] or "", d["sheet"] or "", d["first_row"] or 0))
+    return out
 
 
 @dataclass
@@ -399,14 +465,50 @@ def lineage_hash(inputs: list[dict], key_fp: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+# What a journey lacks without each list, for the warning that the list is missing.
+LIST_GAPS = {
+    1: "no contacts: journeys start at referral and the front door's contacts are not counted",
+    2: "no early help episodes",
+    3: "no referrals: journeys end at the contact",
+    4: "no assessments: journeys skip assessment and disability is not recorded for any child",
+    5: "no section 47 enquiries or initial child protection conferences",
+    6: "no children in need plans",
+    7: "no child protection plans",
+    8: "no children in care: care episodes, UASC status and missing episodes are not recorded",
+}
+
+
+def warn_missing_lists(report: IngestReport) -> None:
+    """A warning for each of Lists 1-8 found in no file, or found without rows: the dataset is still made,
+    but what it cannot show is said, on the report's first lines."""
+    for annex in LISTS:
+        stats = report.lists.get(annex.number)
+        key = annex.column(annex.key_field).header
+        if stats is None:
+            report.list_missing(annex, f"{annex.label} was not found in any file ({LIST_GAPS[annex.number]}). "
+                                f"If the council keeps this list, add its sheet or CSV, with headers such as "
+                                f"'Child Unique ID' and '{key}'.")
+        elif stats.rows_read == 0:
+            report.list_missing(annex, f"{annex.label} has no rows ({LIST_GAPS[annex.number]}).")
+
+
+def _where(issue: dict) -> str:
+    parts = [issue.get("file"), f"sheet '{issue['sheet']}'" if issue.get("sheet") else None]
+    return ", ".join(p for p in parts if p) + (": " if any(parts) else "")
+
+
 def nothing_usable(report: IngestReport, what: str) -> ValidationError:
     """The error for an input of which no row could be used (`what`: 'Annex A lists', 'SSD tables')."""
     summary = report.to_dict()
     if summary["rows_read"]:
-        message = (f"Nothing usable could be read: all {summary['rows_read']} rows of the {what} found were "
-                   f"rejected ({summary['errors_total']} errors; the first are listed). Correct them and try again.")
+        groups = summary["error_groups"]
+        shown = "; ".join(_where(g) + g["summary"] for g in groups[:5])
+        more = f"; and {len(groups) - 5} more kinds of error" if len(groups) > 5 else ""
+        message = (f"Nothing usable could be read: all {summary['rows_read']:,} rows of the {what} found were "
+                   f"rejected ({summary['errors_total']:,} errors: {shown}{more}). Correct them and try again.")
     else:
-        message = ("Nothing usable could be read: " + ("; ".join(report.notes) or "no Annex A list found")
+        ignored = [_where(i) + i["why"] + "; ignored" for i in report.ignored]
+        message = ("Nothing usable could be read: " + ("; ".join(ignored + report.notes) or "no Annex A list found")
                    + ". Check the headers against the Annex A guidance (or the SSD specification).")
     return ValidationError(message, details=summary["errors"])
 
@@ -436,7 +538,7 @@ def ingest(paths: list[Path], key: bytes) -> IngestResult:
                 elif is_ssd_name(table.sheet or path.stem):
                     unused_ssd.append(table.sheet or path.stem)  # outside the front door (ssd_address, ...)
                 elif not any(normalise_header(s) in where for s in OUT_OF_SCOPE_SHEETS):
-                    report.notes.append(f"{table.where}: {why_unrecognised(table)}; ignored")
+                    report.ignore(table, why_unrecognised(table))
                 entry["sheets"].append({"sheet": table.sheet, "list": None, "rows": len(table.data)})
                 continue
             recognised.append((table, annex))
@@ -468,6 +570,7 @@ def ingest(paths: list[Path], key: bytes) -> IngestResult:
         report.standard = "Annex A"
         if not frames:
             raise nothing_usable(report, "Annex A lists")
+        warn_missing_lists(report)
         lists = {number: combine_rows(frames[number], LISTS[number - 1], report.lists[number])
                  for number in sorted(frames)}
     return _canonical(lists, demographics, report, key)
@@ -508,6 +611,7 @@ def _canonical(lists: dict[int, pd.DataFrame], demographics: pd.DataFrame | None
 
     report.children, report.events, report.episodes = len(children), len(events), len(episodes)
     lineage = lineage_hash(report.files, key_fp)
+    report.training = training_readiness(children, events, episodes, lineage)
     manifest = {
         "lineage_hash": lineage,
         "key_fingerprint": key_fp,

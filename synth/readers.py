@@ -199,12 +199,8 @@ def _read_csv(path: Path) -> RawTable:
     text = _decode_csv(path)
     head_lines = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SEARCH_ROWS]))))
     header_idx = _find_header_row(head_lines, path.stem)
-    if header_idx is None:
-        raise InputFileError(
-            f"{path.name}: no Annex A header row found in the first {HEADER_SEARCH_ROWS} lines "
-            "(expected columns such as 'Child Unique ID', 'Gender', 'Date of Birth'; or, in an SSD table, "
-            "such as 'pers_person_id', 'cont_contact_date')."
-        )
+    if header_idx is None:  # not a list: the ingest warns of it (and refuses when nothing else is usable)
+        return RawTable(path.name, None, 0, [], pd.DataFrame())
     try:
         df = pd.read_csv(
             io.StringIO(text),

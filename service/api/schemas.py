@@ -48,7 +48,15 @@ class DatasetSchema(Strict):
 
 
 class DatasetDetailSchema(DatasetSchema):
-    report = fields.Dict(allow_none=True, metadata={"description": "validation report (no cell values)"})
+    report = fields.Dict(allow_none=True, metadata={"description": "validation report (no cell values): lists read, "
+                                                     "errors and warnings grouped (error_groups, warning_groups) "
+                                                     "then row by row, list_warnings (lists missing, sheets not "
+                                                     "recognised), notes"})
+    training = fields.Function(
+        lambda ds: (ds.report or {}).get("training"), allow_none=True,
+        metadata={"description": "whether the dataset can train: ready (the journey model can), reasons (why not), "
+                                 "generators (per generator, the reasons it cannot; empty when it can); null for a "
+                                 "dataset not ingested, or ingested before this was worked out"})
 
 
 class ModelCreateSchema(Strict):

@@ -243,10 +243,15 @@ def dataset_errors(dataset_id: str):
         return _fail_page(exc, "message.html", "Dataset")
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["severity", "file", "sheet", "row", "column", "message"])
-    for kind in ("errors", "warnings"):
-        for e in (ds.report or {}).get(kind, []):
-            w.writerow([_cell(x) for x in (kind[:-1], e.get("file"), e.get("sheet"), e.get("row"), e.get("column"),
+    w.writerow(["severity", "rows affected", "file", "sheet", "row", "column", "message"])
+    report = ds.report or {}
+    for kind in ("error", "warning"):  # grouped first: one line per message, column and sheet, with its rows
+        for e in report.get(f"{kind}_groups", []):
+            w.writerow([_cell(x) for x in (kind, e.get("count"), e.get("file"), e.get("sheet"), e.get("rows"),
+                                           e.get("column"), e.get("message"))])
+    for kind in ("errors", "warnings"):  # then row by row, as the report keeps them
+        for e in report.get(kind, []):
+            w.writerow([_cell(x) for x in (kind[:-1], 1, e.get("file"), e.get("sheet"), e.get("row"), e.get("column"),
                                            e.get("message"))])
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="validation-{dataset_id}.csv"'})

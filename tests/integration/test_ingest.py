@@ -92,7 +92,8 @@ def test_unreadable_rows_are_rejected_with_file_row_and_column_and_the_rest_kept
     where = {(e["row"], e["column"]) for e in report["errors"]}
     assert where == {(3, "Date of Contact"), (4, "Date of Contact"), (7, "Child Unique ID")}
     assert all(e["file"] == "unreadable_dates.csv" for e in report["errors"])
-    assert {(w["row"], w["column"]) for w in report["warnings"]} == {(6, "Gender"), (6, "Contact Source")}
+    assert {(w["row"], w["column"]) for w in report["warnings"] if w["row"]} == {(6, "Gender"), (6, "Contact Source")}
+    assert report["lists_missing"] == [2, 3, 4, 5, 6, 7, 8]  # List 1 only: the others are warned of, not silent
     assert report["children"] == 3
 
 
