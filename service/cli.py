@@ -576,13 +576,20 @@ def demo(port: int, children: int, data_dir: Path, viewer_port: int, keep_runnin
 @click.option("--bundle", "bundles", multiple=True, type=click.Path(path_type=Path),
               help="A release zip (repeat to compare releases).")
 @click.option("--api", default=None, help="The service's API, e.g. http://localhost:8000/api/v1")
-@click.option("--token", default=None, help="A developer token for --api.")
+@click.option("--token", default=None, envvar="FRONTDOOR_VIEWER_TOKEN",
+              help="A developer token for --api (or FRONTDOOR_VIEWER_TOKEN, kept out of the process list).")
 @click.option("--release", "release_ids", multiple=True, help="Release id(s) from the API (default: published ones).")
 @click.option("--port", default=5006, show_default=True, type=int)
 @click.option("--host", default="localhost", show_default=True)
 @click.option("--max-dots", default=5000, show_default=True, type=int, help="Dots animated (a sample if more).")
+@click.option("--sign-sessions", is_flag=True,
+              help="Open a page only for a session id signed with FRONTDOOR_VIEWER_SECRET_KEY, as the service's "
+                   "'Open it in the map viewer' link makes for signed-in users (deployments behind a proxy).")
+@click.option("--prefix", default="", help="The path the viewer is served under behind a proxy, e.g. /viewer.")
+@click.option("--allow-origin", "origins", multiple=True,
+              help="host[:port] browsers reach the viewer at through a proxy (repeat); websockets from others are refused.")
 def view(bundles: tuple[Path, ...], api: str | None, token: str | None, release_ids: tuple[str, ...], port: int,
-         host: str, max_dots: int) -> None:
+         host: str, max_dots: int, sign_sessions: bool, prefix: str, origins: tuple[str, ...]) -> None:
     """Start the map viewer (a Bokeh server) on release bundles or the service's published releases."""
     import os
 
@@ -592,6 +599,9 @@ def view(bundles: tuple[Path, ...], api: str | None, token: str | None, release_
         _fail("give --bundle PATH (a release zip) or --api URL --token T.", False)
     if api and not token:
         _fail("--api needs --token (a developer token from the service's administrator).", False)
+    secret = os.environ.get("FRONTDOOR_VIEWER_SECRET_KEY", "")
+    if sign_sessions and len(secret) < 32:
+        _fail("--sign-sessions needs FRONTDOOR_VIEWER_SECRET_KEY (32+ characters, the same as the service's).", False)
     os.environ[state.ENV_BUNDLES] = os.pathsep.join(str(Path(b).resolve()) for b in bundles)
     os.environ[state.ENV_MAX_DOTS] = str(max_dots)
     if api:
@@ -608,14 +618,48 @@ def view(bundles: tuple[Path, ...], api: str | None, token: str | None, release_
     from bokeh.server.server import Server
 
     viewer_dir = Path(state.__file__).resolve().parent
+    signing = {"sign_sessions": True, "secret_key": secret.encode(), "generate_session_ids": False} if sign_sessions else {}
     server = Server({"/": Application(DirectoryHandler(filename=str(viewer_dir)))}, port=port, address=host,
-                    allow_websocket_origin=[f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"])
+                    prefix=prefix, allow_websocket_origin=[f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}",
+                                                           *origins], **signing)
     server.start()
     click.echo(f"Frontdoor viewer: http://{host}:{port}/  ({len(state.RELEASES)} release(s); Ctrl-C to stop)")
     try:
         server.io_loop.start()
     except KeyboardInterrupt:
         click.echo("Stopping the viewer.")
+
+
+@main.command()
+@click.option("--url", default=None, help="Answer healthy when this address answers 200 (the service or the viewer).")
+def health(url: str | None) -> None:
+    """Exit 0 when this part of a deployment is healthy (Docker's HEALTHCHECK): with --url, that the address
+    answers 200; without, that the database (and Redis, when FRONTDOOR_REDIS_URL is set) answer, as a worker needs."""
+    import os
+    import urllib.request
+
+    try:
+        if url:
+            with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (an operator's own address)
+                if resp.status != 200:
+                    _fail(f"{url} answered {resp.status}", False, 1)
+        else:
+            from sqlalchemy import text
+
+            from service.config import load_config
+            from service.store import Store
+
+            store = Store(load_config())  # no migrations: a health check only asks
+            with store.read() as s:
+                s.execute(text("SELECT 1"))
+            store.dispose()
+            if os.environ.get("FRONTDOOR_REDIS_URL"):
+                import redis
+
+                redis.Redis.from_url(os.environ["FRONTDOOR_REDIS_URL"], socket_timeout=5).ping()
+    except Exception as exc:  # noqa: BLE001 (any failure is "unhealthy", said in one line)
+        _fail(f"unhealthy: {exc}", False, 1)
+    click.echo("healthy")
 
 
 def _jsonable(v):

@@ -15,16 +15,20 @@ DEFAULTS: dict = {
     "MAX_UPLOAD_MB": 200,
     "JOB_WORKERS": 1,
     "JOB_STALE_SECONDS": 120,  # a running job with no heartbeat for this long has lost its worker
+    "MAX_ACTIVE_JOBS_PER_USER": 3,  # jobs one user may have queued or running at once (more: 429)
     "TOKEN_DAYS": 365,
     "SESSION_MINUTES": 60,
     "SIGNIN_FAILURE_LIMIT": 10,  # failed sign-ins (pages or API) from one address in 10 minutes before 429s
+    "RAW_UPLOAD_KEEP_HOURS": 0,  # raw uploads deleted this long after their ingest ends (0: at once; service.retention)
     "SECRET_KEY": None,  # signs session cookies (issue 7); generated into DATA_DIR if unset
     "PSEUDONYM_KEY": None,  # else DATA_DIR/pseudonym.key, created on first use
     "PUBLIC_URL": None,
+    "VIEWER_URL": None,  # the map viewer behind the same proxy, e.g. https://frontdoor.example.gov.uk/viewer/
+    "VIEWER_SECRET_KEY": None,  # shared with `frontdoor view --sign-sessions`: signs the viewer's session ids
     "TESTING": False,
 }
 INT_KEYS = {"REQUIRED_APPROVALS", "MAX_UPLOAD_MB", "JOB_WORKERS", "JOB_STALE_SECONDS", "TOKEN_DAYS", "SESSION_MINUTES",
-            "SIGNIN_FAILURE_LIMIT"}
+            "SIGNIN_FAILURE_LIMIT", "RAW_UPLOAD_KEEP_HOURS", "MAX_ACTIVE_JOBS_PER_USER"}
 BOOL_KEYS = {"TESTING"}
 
 
@@ -43,4 +47,13 @@ def load_config(overrides: dict | None = None) -> dict:
         cfg["DATABASE_URL"] = f"sqlite:///{data_dir / 'frontdoor.db'}"
     if cfg["REQUIRED_APPROVALS"] < 1:
         raise ValueError("REQUIRED_APPROVALS must be at least 1")
+    if int(cfg["RAW_UPLOAD_KEEP_HOURS"]) < 0:
+        raise ValueError("RAW_UPLOAD_KEEP_HOURS must be 0 (delete raw uploads when their ingest ends) or more hours")
+    from service.jobs import HEARTBEAT_SECONDS
+
+    if cfg["JOB_STALE_SECONDS"] < 3 * HEARTBEAT_SECONDS:
+        raise ValueError(f"JOB_STALE_SECONDS must be at least {3 * HEARTBEAT_SECONDS} (three heartbeats of "
+                         f"{HEARTBEAT_SECONDS} s), or live jobs are failed as lost; it is {cfg['JOB_STALE_SECONDS']}")
+    if cfg["VIEWER_SECRET_KEY"] is not None and len(cfg["VIEWER_SECRET_KEY"]) < 32:
+        raise ValueError("VIEWER_SECRET_KEY must be at least 32 characters (Bokeh signs session ids with it)")
     return cfg

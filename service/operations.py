@@ -39,6 +39,16 @@ class Upload:
 
 
 def _new_job(store: Store, s, runner, kind: str, target_type: str, target_id: str, user: User) -> Job:
+    """A queued job for this user, within their quota of jobs queued or running at once (one person cannot
+    fill the queue: a security review sent 274 release requests in 2.5 minutes)."""
+    from sqlalchemy import func, select
+
+    limit = int(store.cfg.get("MAX_ACTIVE_JOBS_PER_USER", 3))
+    active = s.scalar(select(func.count()).select_from(Job).where(
+        Job.created_by == user.id, Job.status.in_(("queued", "running"))))
+    if active >= limit:
+        raise WorkflowError(f"you already have {active} jobs queued or running (at most {limit} at once); wait "
+                            "for one to finish, then try again.", 429)
     job = Job(id=new_id(), council_id=user.council_id, kind=kind, target_type=target_type, target_id=target_id,
               created_by=user.id, backend=runner.backend)
     s.add(job)
@@ -180,6 +190,10 @@ def request_model(store: Store, runner, user: User, dataset_id: str, generator: 
         ds = get_dataset(store, s, user, dataset_id)
         if ds.status != "ready":
             raise WorkflowError(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.", 409)
+        from synth.readiness import blockers, cannot_train_message
+
+        if reasons := blockers(ds.report, generator):
+            raise WorkflowError(cannot_train_message(generator, reasons), 422)
         m = TrainedModel(id=new_id(), council_id=user.council_id, dataset_id=ds.id, owner_id=user.id, generator=generator, epsilon=epsilon,
                          window_start=start, window_end=end)
         s.add(m)
@@ -190,10 +204,6 @@ def request_model(store: Store, runner, user: User, dataset_id: str, generator: 
     runner.submit(job.id)
     return m, job
 
-        from synth.readiness import blockers, cannot_train_message
-
-        if reasons := blockers(ds.report, generator):
-            raise WorkflowError(cannot_train_message(generator, reasons), 422)
 
 def _iso(d: date | str | None) -> str | None:
     """A date as YYYY-MM-DD (strings pass as given, for validate_spec to judge); empty means none."""
@@ -384,19 +394,34 @@ def withdraw_release(store: Store, user: User, release_id: str, reason: str = ""
     return r
 
 
+def check_published_for(user: User, r: Release) -> None:
+    """Raise unless this user may have the release's data now: the bundle, or the viewer on it."""
+    require(user, "release:download")
+    if r.state == "withdrawn":
+        raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
+    # No file of a release leaves the service before it is published, for anyone: sign-off is the gate.
+    # Those who decide on it read its disclosure report and see its map on the release page.
+    if r.state != "published":
+        raise WorkflowError("this release is not published, so its files cannot be downloaded; the "
+                            "reviewers read its disclosure report and map on the release page.", 409)
+
+
+def open_release_viewer(store: Store, user: User, release_id: str) -> Release:
+    """A signed-in user opens the map viewer on a published release: the same rule as a download, audited."""
+    with store.write() as s:
+        r = get_release(store, s, user, release_id, shared=True)
+        check_published_for(user, r)
+        details = {} if in_council(user, r) else {"shared_by_council": r.council_id}
+        audit.record(store, s, user, "release.viewer_opened", "release", r.id, details)
+    return r
+
+
 def release_file_access(store: Store, user: User, release_id: str, what: str) -> tuple[Release, Path]:
     """The path of a release's bundle or report, if this user may have it now; audits the read."""
     with store.write() as s:
         r = get_release(store, s, user, release_id, shared=what == "bundle")
         if what == "bundle":
-            require(user, "release:download")
-            if r.state == "withdrawn":
-                raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
-            # No file of a release leaves the service before it is published, for anyone: sign-off is the gate.
-            # Those who decide on it read its disclosure report and see its map on the release page.
-            if r.state != "published":
-                raise WorkflowError("this release is not published, so its files cannot be downloaded; the "
-                                    "reviewers read its disclosure report and map on the release page.", 409)
+            check_published_for(user, r)
             path = store.bundle_path(r.id)
         else:
             require(user, "release:report")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,50 @@ def pytest_runtest_makereport(item, call):
     rep = yield
     setattr(item, f"rep_{rep.when}", rep)
     return rep
+
+
+# -- what this machine cannot run: said with a reason, never silently ---------------------------
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run here (None when they can): headless Chromium and its driver, at
+    $CHROMIUM / $CHROMEDRIVER (default /usr/bin/chromium, /usr/bin/chromedriver; Debian's `chromium` and
+    `chromium-driver` packages)."""
+    wanted = {"Chromium": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+              "chromedriver": os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")}
+    missing = [f"{what} ({path})" for what, path in wanted.items() if not (Path(path).is_file() or shutil.which(path))]
+    if not missing:
+        return None
+    return ("browser test skipped: " + " and ".join(missing) + " not found; install them (Debian: apt-get install "
+            "chromium chromium-driver) or set CHROMIUM and CHROMEDRIVER")
+
+
+def require_chromium() -> None:
+    """Skip the calling test (or fixture) with the reason when Chromium cannot run here."""
+    reason = chromium_missing()
+    if reason:
+        pytest.skip(reason)
+
+
+needs_chromium = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
+
+SKIPPED_BACKENDS = {
+    "FRONTDOOR_TEST_DATABASE_URL": "PostgreSQL: FRONTDOOR_TEST_DATABASE_URL is unset, so the service tests ran on "
+                                   "SQLite only (their PostgreSQL and RQ variants were not collected)",
+    "FRONTDOOR_TEST_REDIS_URL": "Redis: FRONTDOOR_TEST_REDIS_URL is unset, so the service tests' RQ-worker variants "
+                                "were not collected",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    config._frontdoor_dirs = {Path(str(item.path)).parent.name for item in items}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say which parts of the suite this machine did not run, and why (.ci/run sets and installs them all)."""
+    dirs = getattr(config, "_frontdoor_dirs", set())
+    notes = [why for var, why in SKIPPED_BACKENDS.items() if "service" in dirs and not os.environ.get(var)]
+    if dirs & {"web", "viewer", "service"} and chromium_missing():
+        notes.append(chromium_missing())
+    if notes:
+        terminalreporter.write_sep("-", "not run on this machine")
+        for note in notes:
+            terminalreporter.write_line(note)

@@ -63,7 +63,10 @@ def approvals(release: Release) -> list[Review]:
 
 
 def review(store: Store, s: Session, release: Release, reviewer: User, decision: str, comment: str,
-           required: int) -> Review:
+           required: int, review_items: tuple[str, ...] = ()) -> Review:
+    """One reviewer's decision on the release as it is now. `review_items` are the titles of the checks that
+    need a person's judgement (the gate's "review" verdicts): approving such a release needs a comment
+    saying how the reviewer judged them, as do returning and rejecting."""
     if not allowed(reviewer.role, "release:review"):
         raise WorkflowError("only reviewers may review releases.", 403)
     if reviewer.id == release.requester_id:
@@ -77,6 +80,10 @@ def review(store: Store, s: Session, release: Release, reviewer: User, decision:
         raise WorkflowError("decision must be approve, return or reject.", 422)
     if decision in ("return", "reject") and not comment.strip():
         raise WorkflowError("say why in a comment when returning or rejecting a release.", 422)
+    if decision == "approve" and not comment.strip() and (review_items or release.verdict == "review"):
+        named = f" ({'; '.join(review_items)})" if review_items else ""
+        raise WorkflowError(f"this release has checks that need your judgement{named}: say in a comment how you "
+                            "judged each of them before approving it.", 422)
     rv = Review(release_id=release.id, reviewer_id=reviewer.id, decision=decision, comment=comment,
                 release_version=release.version)
     s.add(rv)

@@ -388,6 +388,8 @@ def _release_context(store, s, r: Release) -> dict:
         "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
         and not reviewed,
         "is_requester": user.id == r.requester_id,
+        "viewer_link": r.state == "published" and bool(current_app.config["FRONTDOOR"].get("VIEWER_URL")
+                                                        and current_app.config["FRONTDOOR"].get("VIEWER_SECRET_KEY")),
         "can_retry": r.state == "failed" and user.id == r.requester_id and operations.build_crashed(store, s, r),
         "map_svg": _map_svg(store, r) if user.role in ("reviewer", "admin") or user.id == r.requester_id else None,
     }
@@ -543,7 +545,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_NAME="frontdoor_session",
         PERMANENT_SESSION_LIFETIME=int(cfg["SESSION_MINUTES"]) * 60,
     )
-    from service.web import council_pages  # noqa: F401  (its routes are on bp)
+    from service.web import council_pages, dataset_pages, viewer_pages  # noqa: F401  (their routes are on bp)
 
     app.register_blueprint(bp)
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from synth.disclosure import matching, membership
+from synth.disclosure.guidance import guidance_for
 from synth.disclosure.matching import CloseCopies
 from synth.disclosure.profiles import Profile
 
@@ -46,12 +47,19 @@ class Check:
     explanation: str
     details: dict = field(default_factory=dict)
     public_explanation: str | None = None  # for developers: no figure computed from real data (None: generic)
+    # What the check protects against and what a reviewer looks for (synth.disclosure.guidance, by name).
+    guidance: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.guidance is None:
+            self.guidance = guidance_for(self.name)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "group": self.group, "status": self.status,
                 "metric": None if self.metric is None or (isinstance(self.metric, float) and math.isnan(self.metric))
                 else round(float(self.metric), 6),
-                "threshold": self.threshold, "explanation": self.explanation, "details": self.details}
+                "threshold": self.threshold, "explanation": self.explanation, "details": self.details,
+                "guidance": self.guidance}
 
 
 def status_of(value: float, thresholds: tuple[float, float], higher_is_worse: bool = True) -> str:

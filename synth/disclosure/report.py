@@ -180,12 +180,33 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-we
 """
 
 
+def measure_text(v) -> str:
+    """A check's measure for people: a count as a whole number ("12", never "12.000"), a share or risk to
+    three significant figures, "-" when the check has none."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:.3g}"
+
+
 def _fmt(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.3f}"
+        return measure_text(v)
     return html.escape(str(v))
+
+
+def _guidance_html(c: dict) -> str:
+    """What a check protects against and what to look for, under the finding of a check to review or failed."""
+    g = c.get("guidance")
+    if not g or c["status"] == "pass":
+        return ""
+    return (f"<p class='small'><strong>Protects against:</strong> {html.escape(g['protects_against'])}<br>"
+            f"<strong>What to look for:</strong> {html.escape(g['look_for'])}</p>")
 
 
 def _share_chart(shares: list[dict]) -> str:
@@ -225,7 +246,7 @@ def render_html(d: dict) -> str:
     check_rows = "".join(
         f"<tr><td><span class='tag {c['status']}'>{c['status'].upper()}</span></td><td><strong>"
         f"{html.escape(c['title'])}</strong><br><span class='small'>{html.escape(c['group'])} check</span></td>"
-        f"<td>{html.escape(c['explanation'])}</td>{measure(c)}<td>{html.escape(c['threshold'])}</td></tr>"
+        f"<td>{html.escape(c['explanation'])}{_guidance_html(c)}</td>{measure(c)}<td>{html.escape(c['threshold'])}</td></tr>"
         for c in sorted(d["checks"], key=lambda c: {"fail": 0, "review": 1, "pass": 2}[c["status"]]))
     ts = d["threshold_set"]
     counts = d["counts"]

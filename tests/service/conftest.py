@@ -142,7 +142,7 @@ def published_release(env: Env, council_file: Path, children: int = 900, owner: 
     state = env.client.get(f"/api/v1/releases/{rel}", headers=env.h(owner)).get_json()
     assert state["state"] == "awaiting_review", state
     for reviewer in reviewers:
-        r = env.client.post(f"/api/v1/releases/{rel}/reviews", headers=env.h(reviewer), json={"decision": "approve"})
+        r = env.client.post(f"/api/v1/releases/{rel}/reviews", headers=env.h(reviewer), json={"decision": "approve", "comment": "Judged the items to review."})
         assert r.status_code == 201, r.get_json()
     r = env.client.post(f"/api/v1/releases/{rel}/publish", headers=env.h(owner))
     assert r.status_code == 200 and r.get_json()["state"] == "published"

@@ -71,10 +71,10 @@ def test_review_rules(fresh, council_file):
     assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
     url = f"/api/v1/releases/{rel}/reviews"
     # The requester can never review (they hold the data owner role; a reviewer who requested could not either).
-    assert_error_shape(env.client.post(url, headers=env.h("owner"), json={"decision": "approve"}), 403)
-    assert env.client.post(url, headers=env.h("rev1"), json={"decision": "approve"}).get_json()["state"] == \
+    assert_error_shape(env.client.post(url, headers=env.h("owner"), json={"decision": "approve", "comment": "Judged the items to review."}), 403)
+    assert env.client.post(url, headers=env.h("rev1"), json={"decision": "approve", "comment": "Judged the items to review."}).get_json()["state"] == \
         "awaiting_review"
-    assert_error_shape(env.client.post(url, headers=env.h("rev1"), json={"decision": "approve"}), 409)
+    assert_error_shape(env.client.post(url, headers=env.h("rev1"), json={"decision": "approve", "comment": "Judged the items to review."}), 409)
     assert_error_shape(env.client.post(f"/api/v1/releases/{rel}/publish", headers=env.h("owner")), 409)
     body = assert_error_shape(env.client.post(url, headers=env.h("rev2"), json={"decision": "return"}), 422)
     assert "comment" in body["error"]
@@ -87,10 +87,10 @@ def test_review_rules(fresh, council_file):
     assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
     state = env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()
     assert state["state"] == "awaiting_review" and state["approvals"] == 0
-    assert env.client.post(url, headers=env.h("rev1"), json={"decision": "approve"}).get_json()["approvals"] == 1
+    assert env.client.post(url, headers=env.h("rev1"), json={"decision": "approve", "comment": "Judged the items to review."}).get_json()["approvals"] == 1
     assert env.client.post(url, headers=env.h("rev3"), json={"decision": "reject", "comment": "Not needed."}
                            ).get_json()["state"] == "rejected"
-    assert_error_shape(env.client.post(url, headers=env.h("rev2"), json={"decision": "approve"}), 409)
+    assert_error_shape(env.client.post(url, headers=env.h("rev2"), json={"decision": "approve", "comment": "Judged the items to review."}), 409)
 
 
 def test_withdrawn_release_stops_being_served_but_stays_on_record(fresh, council_file):
@@ -204,7 +204,7 @@ def test_no_file_of_a_release_leaves_before_it_is_published_for_anyone(world, co
     refused_to_all()
     for reviewer in ("rev1", "rev2"):
         assert env.client.post(f"/api/v1/releases/{rel}/reviews", headers=env.h(reviewer),
-                               json={"decision": "approve"}).status_code == 201
+                               json={"decision": "approve", "comment": "Judged the items to review."}).status_code == 201
     assert env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()["state"] == "approved"
     refused_to_all()
     from tests.service.conftest import web_client as web

@@ -97,6 +97,9 @@ def serve_viewer(*bundles: Path):
 
 
 def chrome():
+    from tests.conftest import require_chromium
+
+    require_chromium()  # skipped with the reason, not an error, on a machine without it
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -15,9 +15,10 @@ import pytest
 import requests
 from selenium.webdriver.common.by import By
 
+from tests.conftest import needs_chromium
 from tests.viewer.conftest import chrome, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_chromium]
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -142,6 +143,44 @@ def wait_job(driver, timeout: float = 300) -> str:
     raise AssertionError("the job did not finish")
 
 
+def _store(service):
+    from service.config import load_config
+    from service.store import Store
+
+    return Store(load_config({"DATA_DIR": service["env"]["FRONTDOOR_DATA_DIR"]}))
+
+
+def audit_actions(service, release_id: str) -> list[str]:
+    """The release's audit trail, read from the service's database (not through a page, which would add to it)."""
+    store = _store(service)
+    try:
+        with store.read() as s:
+            return [e.action for e in store.audit_events(s, 1, object_type="release", object_id=release_id)]
+    finally:
+        store.dispose()
+
+
+def with_review_items(service, release_id: str) -> list[dict]:
+    """The checks of the release's report that need judgement. The gate's real verdicts are used when it left
+    any to review; otherwise one real check is marked review in the stored report and on the release, so that
+    the reviewers' part always has items to find."""
+    from service.orm import Release
+
+    store = _store(service)
+    try:
+        path = store.report_path(release_id, "json")
+        report = json.loads(path.read_text())
+        if not any(c["status"] == "review" for c in report["checks"]):
+            report["checks"][0]["status"], report["verdict"] = "review", "review"
+            report["counts"] = {x: sum(c["status"] == x for c in report["checks"]) for x in ("pass", "review", "fail")}
+            path.write_text(json.dumps(report))
+            with store.write() as s:
+                store.get(s, Release, release_id).verdict = "review"
+        return [c for c in report["checks"] if c["status"] == "review"]
+    finally:
+        store.dispose()
+
+
 def header_says(driver, name: str, role: str) -> None:
     who = driver.find_element(By.CSS_SELECTOR, "header .who").text
     assert name in who and role in who
@@ -177,15 +216,30 @@ def test_owner_reviewers_and_developer_journeys_end_to_end(service, browser):
     d.get(job_url)
     check_accessibility(d, "job")
     sign_out(d)
-    # Two reviewers, one after the other, read the report and approve.
+    # Two reviewers, one after the other, read the findings and approve, saying how they judged the items.
+    rid = release_url.rsplit("/", 1)[1]
+    review_items = with_review_items(service, rid)
     for reviewer in ("rita", "raj"):
         sign_in(d, base, tokens[reviewer])
         header_says(d, reviewer, "reviewer")
-        submit(d, d.find_element(By.LINK_TEXT, release_url.rsplit("/", 1)[1]))
-        assert d.find_element(By.CSS_SELECTOR, "iframe[title='Disclosure report']")
+        seen = audit_actions(service, rid)
+        submit(d, d.find_element(By.LINK_TEXT, rid))
+        assert audit_actions(service, rid)[len(seen):] == ["release.report_viewed"]  # one row per page view
+        assert not d.find_elements(By.TAG_NAME, "iframe")
         assert "Purpose" in d.page_source and "University of Somewhere" in d.page_source
+        form_y = d.find_element(By.ID, "review-form").location["y"]
+        for check in review_items:  # every item that needs judgement, named above the decision form
+            item = d.find_element(By.ID, f"review-{check['name']}")
+            assert item.location["y"] < form_y, (check["name"], item.location, form_y)
+            assert check["title"] in item.text and check["guidance"]["look_for"] in item.text
         check_accessibility(d, f"release ({reviewer})")
         d.find_element(By.CSS_SELECTOR, "input[value=approve]").click()
+        if reviewer == "rita":  # no comment: the browser asks for one; past it, the service refuses
+            d.execute_script("document.getElementById('comment').removeAttribute('required')")
+            submit(d, d.find_element(By.ID, "submit-review"))
+            assert "need your judgement" in d.find_element(By.CLASS_NAME, "error-summary").text
+            d.find_element(By.CSS_SELECTOR, "input[value=approve]").click()
+        d.find_element(By.ID, "comment").send_keys(f"{reviewer}: judged " + "; ".join(c["title"] for c in review_items))
         submit(d, d.find_element(By.ID, "submit-review"))
         assert "Your review has been recorded" in d.page_source, d.find_element(By.TAG_NAME, "main").text[:600]
         assert not d.find_elements(By.ID, "review-form")  # not twice
@@ -198,7 +252,6 @@ def test_owner_reviewers_and_developer_journeys_end_to_end(service, browser):
     assert d.find_element(By.ID, "release-state").text.lower() == "published"
     sign_out(d)
     # A developer downloads it through the API.
-    rid = release_url.rsplit("/", 1)[1]
     r = requests.get(f"{base}/api/v1/releases/{rid}/bundle", headers={"Authorization": f"Bearer {tokens['dev']}"})
     assert r.status_code == 200 and r.content[:2] == b"PK"
     # The audit page shows the trail and its verification.
