@@ -101,14 +101,25 @@ def _input_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset directory.")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Pseudonym key file (default: FRONTDOOR_PSEUDONYM_KEY, else ~/.config/frontdoor/pseudonym.key).")
+@click.option("--month-first", is_flag=True,
+              help="Read text dates as mm/dd/yyyy (US style). Without it dates are read dd/mm/yyyy, and a date "
+                   "column written month-first is refused.")
 @handles_errors
-def ingest(paths: tuple[Path, ...], out_dir: Path, as_json: bool, overwrite: bool, key_file: Path | None) -> None:
+def ingest(paths: tuple[Path, ...], out_dir: Path, as_json: bool, overwrite: bool, key_file: Path | None,
+           month_first: bool) -> None:
     """Read Annex A workbooks or CSVs (or SSD tables), validate, pseudonymise and write a dataset."""
     from synth.anonymise import load_or_create_key
     from synth.dataset import Dataset, write_dataset
+    from synth.errors import DateOrderError
     from synth.ingest import ingest as run_ingest
 
-    result = run_ingest(_input_files(paths), load_or_create_key(key_file))
+    try:
+        result = run_ingest(_input_files(paths), load_or_create_key(key_file), month_first=month_first)
+    except DateOrderError as exc:
+        if month_first:
+            raise
+        raise DateOrderError(exc.message + " Or, if every text date in the files is written month-first, ingest "
+                             "again with --month-first.", details=exc.details) from None
     report = result.report.to_dict()
     manifest = {**result.manifest, "report": report}
     write_dataset(out_dir, Dataset(result.children, result.events, result.episodes, manifest), overwrite=overwrite)

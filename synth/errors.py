@@ -32,6 +32,11 @@ class ValidationError(FrontdoorError):
     """The input was read but holds nothing usable (every row rejected, no Annex A list found)."""
 
 
+class DateOrderError(ValidationError):
+    """Dates written in the other order (month-first where day-first is read): the whole input is refused,
+    since reading it would reject some dates and silently swap day and month in the others."""
+
+
 class DatasetError(FrontdoorError):
     """A dataset directory is missing, incomplete or not ours."""
 

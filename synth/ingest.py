@@ -27,8 +27,8 @@ import pandas as pd
 
 from synth import anonymise, journeys
 from synth import events as event_log
-from synth.errors import InputFileError, ValidationError
-from synth.parsing import parse_column
+from synth.errors import DateOrderError, InputFileError, ValidationError
+from synth.parsing import day_position, parse_column
 from synth.readers import RawTable, file_sha256, is_ssd_name, read_tables
 from synth.readiness import training_readiness
 from synth.schema import (
@@ -81,6 +81,7 @@ class IngestReport:
     # Sheets or files that hold no list Frontdoor reads: {"file", "sheet", "why"}; each is also a warning.
     ignored: list[dict] = field(default_factory=list)
     lists_missing: list[int] = field(default_factory=list)  # Annex A lists found in no file
+    misread_dates: list[dict] = field(default_factory=list)  # date columns in the other order (note_date_order)
     training: dict | None = None  # synth.readiness.training_readiness
     standard: str | None = None  # "Annex A" or "SSD"
     children: int = 0
@@ -276,6 +277,49 @@ def why_unrecognised(table: RawTable) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
+# Dates written the other way round (US style, or UK style when month-first was asked for).
+def note_date_order(table: RawTable, annex: AnnexList | SsdTable, column: str, cells: pd.Series, rows: pd.Series,
+                    month_first: bool, report: IngestReport) -> None:
+    """A column whose every unambiguous text date (a number above 12 in one place) is in the order not
+    expected: noted, with how many such cells and the first one's row."""
+    day_first, us_style = day_position(cells)
+    wrong, right = (day_first, us_style) if month_first else (us_style, day_first)
+    if wrong.any() and not right.any():
+        report.misread_dates.append({"file": table.file, "sheet": table.sheet, "list": annex.label,
+                                     "column": column, "cells": int(wrong.sum()),
+                                     "first_row": int(rows[wrong].iloc[0])})
+
+
+def misread_dates_error(report: IngestReport, month_first: bool) -> DateOrderError:
+    """One error naming every file, sheet (list) and column written in the other date order."""
+    by_table: dict[tuple, list[dict]] = {}
+    for c in report.misread_dates:
+        by_table.setdefault((c["file"], c["sheet"], c["list"]), []).append(c)
+    def columns(cols: list[dict]) -> str:
+        named = [f"'{c['column']}' ({c['cells']:,} such dates, the first in row {c['first_row']})" for c in cols]
+        return ("column " if len(named) == 1 else "columns ") + (
+            named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1])
+
+    places = "; ".join(_where({"file": f, "sheet": sh})[:-2] + f", {label}, {columns(cols)}"
+                       for (f, sh, label), cols in by_table.items())
+    if month_first:
+        message = (f"Dates written day-first (dd/mm/yyyy) although month-first was asked for: {places}. Their first "
+                   "number is above 12, so it is a day. Nothing was read. Ingest them without the month-first "
+                   "option.")
+    else:
+        message = (f"Dates written month-first (US style, mm/dd/yyyy): {places}. Their second number is above 12, "
+                   "so it is a day, and no date in these columns has a day first. Read as dd/mm/yyyy, those dates "
+                   "would be rejected and the others read with day and month swapped, so nothing was read. Save "
+                   "these columns as dd/mm/yyyy or yyyy-mm-dd (in Excel: Format Cells, Date, locale English "
+                   "(United Kingdom)) and upload the file again.")
+    details = [{"file": c["file"], "sheet": c["sheet"], "row": c["first_row"], "column": c["column"],
+                "message": f"{c['cells']:,} dates in '{c['column']}' are written "
+                           + ("day-first" if month_first else "month-first (mm/dd/yyyy)")}
+               for c in report.misread_dates]
+    return DateOrderError(message, details=details)
+
+
+# ----------------------------------------------------------------------------------------------
 # Validating one table.
 def _issues(rows: pd.Series, mask: pd.Series, column: str, message: str, severity: str) -> pd.DataFrame:
     hit = rows[mask]
@@ -283,11 +327,12 @@ def _issues(rows: pd.Series, mask: pd.Series, column: str, message: str, severit
 
 
 def validate_table(table: RawTable, annex: AnnexList | SsdTable, report: IngestReport,
-                   date_order: dict[str, str] | None = None) -> pd.DataFrame:
+                   date_order: dict[str, str] | None = None, month_first: bool = False) -> pd.DataFrame:
     """Parsed, accepted rows of one table (canonical field names), issues added to the report.
 
     `date_order` maps end fields to the start fields they may not precede (default: the Annex A
-    lists' pairs)."""
+    lists' pairs). Text dates are read day-first (month-first with `month_first`); a date column
+    written the other way round is noted in `report.misread_dates` (the ingest then refuses the input)."""
     stats = report.lists.setdefault(annex.number, ListStats(annex.number, getattr(annex, "title", annex.name)))
     positions = _column_positions(table, annex)
     raw = table.data
@@ -321,8 +366,11 @@ def validate_table(table: RawTable, annex: AnnexList | SsdTable, report: IngestR
                     "row": table.header_row, "column": col.header, "severity": "warning",
                     "message": f"column '{col.header}' not found; treated as not recorded"}]))
             continue
-        values, bad = parse_column(raw[str(positions[col.field])], col.kind, col.reader)
+        cells = raw[str(positions[col.field])]
         name = header(col.field)
+        if col.kind == DATE:
+            note_date_order(table, annex, name, cells, rows, month_first, report)
+        values, bad = parse_column(cells, col.kind, col.reader, month_first=month_first)
         if col.required:
             blank = values.isna() & ~bad
             issues.append(_issues(rows, blank, name, f"'{name}' is blank; the row is rejected", "error"))
@@ -513,8 +561,10 @@ def nothing_usable(report: IngestReport, what: str) -> ValidationError:
     return ValidationError(message, details=summary["errors"])
 
 
-def ingest(paths: list[Path], key: bytes) -> IngestResult:
-    """Read, validate, combine, pseudonymise and link. Raises ValidationError when nothing is usable."""
+def ingest(paths: list[Path], key: bytes, *, month_first: bool = False) -> IngestResult:
+    """Read, validate, combine, pseudonymise and link. Raises ValidationError when nothing is usable, and
+    DateOrderError when a date column is written month-first (day-first with `month_first`, which reads text
+    dates as mm/dd/yyyy)."""
     if not paths:
         raise InputFileError("no input files given; pass an Annex A workbook or the per-list CSV files.")
     report = IngestReport()
@@ -546,10 +596,10 @@ def ingest(paths: list[Path], key: bytes) -> IngestResult:
             before = report.lists.get(annex.number, ListStats(annex.number, annex.name)).rows_rejected
             if isinstance(annex, SsdTable):
                 prepare_raw(table, annex)
-                accepted = validate_table(table, annex, report, dict(annex.date_order))
+                accepted = validate_table(table, annex, report, dict(annex.date_order), month_first=month_first)
                 accepted = accepted.assign(_file=table.file, _sheet=table.sheet)
             else:
-                accepted = validate_table(table, annex, report)
+                accepted = validate_table(table, annex, report, month_first=month_first)
             rejected = report.lists[annex.number].rows_rejected - before
             entry["sheets"].append({"sheet": table.sheet, "list": annex.number, "rows": len(table.data),
                                     "rows_rejected": rejected})
@@ -557,6 +607,8 @@ def ingest(paths: list[Path], key: bytes) -> IngestResult:
             if len(accepted):
                 frames.setdefault(annex.number, []).append(accepted.assign(_order=order))
 
+    if report.misread_dates:
+        raise misread_dates_error(report, month_first)
     if unused_ssd:
         report.notes.append(f"{len(unused_ssd)} SSD tables the front-door map does not use were ignored: "
                             + ", ".join(sorted(set(unused_ssd))) + ".")

@@ -43,6 +43,37 @@ TEXT_DATE_FORMATS = (
 )
 
 
+# The same formats read month-first (US style), for input the user says is written so: only the
+# formats whose day and month are both numbers change.
+MONTH_FIRST_FORMATS = tuple(f.replace("%d/%m", "%m/%d").replace("%d-%m", "%m-%d").replace("%d.%m", "%m.%d")
+                            for f in TEXT_DATE_FORMATS)
+# A date written as two 1-2 digit numbers and a year (16/09/2021, 9-16-21, 16.09.2021 10:00).
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](?:\d{2}|\d{4})(?:[ T].*)?$"
+
+
+def day_position(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Cells written as a number/number/year whose first number can only be a day (13-31: day-first), and
+    those whose second can only be a day (month-first). A column with month-first cells and no day-first ones
+    is written US style: read day-first, its dates with a day above 12 fail and the rest swap day and month.
+    Typed dates and Excel serials are never ambiguous and count for neither. Read once per distinct value."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    u = pd.Series(uniques, dtype=object)
+    text = u.where(u.map(type).eq(str))
+    parts = text.str.extract(_NUMERIC_DATE) if len(u) else pd.DataFrame({0: [], 1: []})
+    first, second = pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[1], errors="coerce")
+    day_first = ((first > 12) & (first <= 31) & (second <= 12)).to_numpy()
+    month_first = ((second > 12) & (second <= 31) & (first <= 12)).to_numpy()
+    present = codes >= 0
+    take = np.where(present, codes, 0)
+
+    def spread(mask: np.ndarray) -> pd.Series:
+        if not len(mask):
+            return pd.Series(False, index=s.index)
+        return pd.Series(mask[take] & present, index=s.index)
+
+    return spread(day_first), spread(month_first)
+
+
 def blank_mask(s: pd.Series) -> pd.Series:
     """Cells that are empty: None, NaN, NaT or whitespace-only strings."""
     isna = s.isna()
@@ -69,8 +100,9 @@ def _from_serial(numbers: pd.Series) -> pd.Series:
     return out
 
 
-def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Dates from typed cells, Excel serial numbers and UK-style text. Returns (dates, bad)."""
+def parse_dates(s: pd.Series, month_first: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Dates from typed cells, Excel serial numbers and UK-style text (US-style with `month_first`).
+    Returns (dates, bad)."""
     kinds = _kinds(s)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
 
@@ -90,7 +122,7 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         if serial.any():
             out[serial[serial].index] = _from_serial(numeric[serial])
         remaining = text[~serial]
-        for fmt in TEXT_DATE_FORMATS:
+        for fmt in MONTH_FIRST_FORMATS if month_first else TEXT_DATE_FORMATS:
             if remaining.empty:
                 break
             parsed = pd.to_datetime(remaining, format=fmt, errors="coerce")
@@ -154,15 +186,17 @@ def parse_coded(s: pd.Series, kind: str, reader=None) -> tuple[pd.Series, pd.Ser
 _PARSERS = {"date": parse_dates, "int": parse_ints, "id": parse_ids, "text": parse_text}
 
 
-def parse_column(s: pd.Series, kind: str, reader=None) -> tuple[pd.Series, pd.Series]:
-    """Parse a column of the schema's `kind` (coded kinds: through `reader` if given), reading each
-    distinct cell value once.
+def parse_column(s: pd.Series, kind: str, reader=None, month_first: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of the schema's `kind` (coded kinds: through `reader` if given; dates month-first
+    with `month_first`), reading each distinct cell value once.
 
     Columns repeat a few thousand distinct values (days, codes, team names) over hundreds of
     thousands of rows, so the parsers run on the distinct values and the result is spread back.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     parser = _PARSERS.get(kind) or (lambda u: parse_coded(u, kind, reader))
+    if kind == "date" and month_first:
+        parser = lambda u: parse_dates(u, month_first=True)  # noqa: E731
     values, bad = parser(pd.Series(uniques, dtype=object))
     missing = codes < 0
     take = np.where(missing, 0, codes)

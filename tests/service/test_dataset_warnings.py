@@ -4,6 +4,7 @@ as warnings, and a dataset that cannot train says why before anyone presses Trai
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -29,8 +30,8 @@ def ingested(env, path: Path) -> str:
     return r.get_json()["dataset"]["id"]
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def test_a_list_1_only_dataset_says_why_it_cannot_train_and_the_request_is_refused(fresh, council_csv):
@@ -99,3 +100,45 @@ def test_the_dataset_page_shows_missing_lists_ignored_sheets_and_notes(fresh, co
     assert "List 4 (Assessments) was not found in any file" in said
     assert "team_notes.csv: not read as any Annex A list" in said
     assert f"{report['warnings_total']:,} warnings" in said and report["warnings_total"] >= 7
+
+
+def test_a_month_first_upload_fails_with_one_message_naming_the_columns(fresh, council_csv, tmp_path):
+    import pandas as pd
+
+    env = fresh
+    df = pd.read_csv(council_csv / "list_1_contacts.csv", dtype=str, keep_default_na=False)
+    df["Date of Contact"] = pd.to_datetime(df["Date of Contact"], format="%d/%m/%Y").dt.strftime("%m/%d/%Y")
+    df.to_csv(tmp_path / "contacts.csv", index=False)
+    r = upload(env, tmp_path / "contacts.csv")
+    assert r.status_code == 202, r.get_json()
+    job = env.wait(r.get_json()["job"]["id"])
+    assert job["status"] == "failed"
+    assert job["error"].startswith("Dates written month-first (US style, mm/dd/yyyy): contacts.csv, List 1 "
+                                   "(Contacts), column 'Date of Contact'")
+    assert "--month-first" not in job["error"]  # a CLI option: the service's users re-save the file
+    ds = r.get_json()["dataset"]["id"]
+    body = env.client.get(f"/api/v1/datasets/{ds}", headers=env.h("owner")).get_json()
+    assert body["status"] == "failed" and body["report"]["errors"][0]["column"] == "Date of Contact"
+    said = text_of(web_client(env, "owner").get(f"/datasets/{ds}").get_data(as_text=True))
+    assert "Dates written month-first (US style, mm/dd/yyyy): contacts.csv" in said
+
+
+def test_errors_csv_gives_the_grouped_problems_first_then_row_by_row(fresh, council_csv, tmp_path):
+    import csv
+    import io
+
+    import pandas as pd
+
+    env = fresh
+    df = pd.read_csv(council_csv / "list_1_contacts.csv", dtype=str, keep_default_na=False)
+    df.loc[0:39, "Date of Contact"] = "soon"  # rows 2-41
+    df.to_csv(tmp_path / "contacts.csv", index=False)
+    ds = ingested(env, tmp_path / "contacts.csv")
+    client = web_client(env, "owner")
+    said = text_of(client.get(f"/datasets/{ds}").get_data(as_text=True))
+    assert "error 40 (rows 2-41) contacts.csv Date of Contact 'Date of Contact' is not a date" in said
+    rows = list(csv.reader(io.StringIO(client.get(f"/datasets/{ds}/errors.csv").get_data(as_text=True))))
+    assert rows[0] == ["severity", "rows affected", "file", "sheet", "row", "column", "message"]
+    assert rows[1][:6] == ["error", "40", "contacts.csv", "", "2-41", "Date of Contact"]
+    detail = [r for r in rows[1:] if r[0] == "error" and r[1] == "1"]
+    assert [int(r[4]) for r in detail] == list(range(2, 42))

@@ -84,3 +84,25 @@ def test_parse_column_reads_distinct_values_once_with_the_same_result(kind, valu
     pd.testing.assert_series_equal(via_uniques[1], direct[1], check_names=False)
     assert via_uniques[0].isna().tolist() == direct[0].isna().tolist()
     assert via_uniques[0].dropna().tolist() == direct[0].dropna().tolist()
+
+
+def test_day_position_finds_cells_that_can_only_be_read_one_way():
+    from synth.parsing import day_position
+
+    cells = pd.Series(["09/16/2021", "01/02/2020", None, "13/01/2020", "2021-01-13", pd.Timestamp("2020-01-01"),
+                       44000.0, "9-16-21", "16.09.2021 10:00", "40/01/2020"], dtype=object)
+    day_first, month_first = day_position(cells)
+    assert list(day_first[day_first].index) == [3, 8]  # 40 is no day
+    assert list(month_first[month_first].index) == [0, 7]
+
+
+def test_month_first_reads_us_text_dates_and_leaves_typed_and_iso_dates_alone():
+    from synth.parsing import parse_column
+
+    cells = pd.Series(["09/16/2021", "01/02/2020", "2021-01-13", pd.Timestamp("2020-03-04"), "13/01/2020"],
+                      dtype=object)
+    values, bad = parse_column(cells, "date", month_first=True)
+    assert list(values[:4]) == [pd.Timestamp(d) for d in ("2021-09-16", "2020-01-02", "2021-01-13", "2020-03-04")]
+    assert list(bad) == [False, False, False, False, True]
+    values, bad = parse_column(cells, "date")
+    assert values[1] == pd.Timestamp("2020-02-01") and list(bad) == [True, False, False, False, False]
