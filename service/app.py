@@ -47,6 +47,9 @@ def create_app(config: dict | None = None) -> Flask:
     jobs.reap_stale_jobs(store)
     if runner.backend == "inprocess":
         jobs.resubmit_queued(store, runner)
+    from service import retention
+
+    retention.start(store)  # raw uploads past RAW_UPLOAD_KEEP_HOURS are deleted now, then swept regularly
 
     from service import api
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from service import audit
+from service import audit, retention
 from service.governance import workflow
 from service.orm import Dataset, Job, Release, TrainedModel, now
 from service.store import Store
@@ -61,12 +61,16 @@ def execute(store: Store, job_id: str) -> None:
         if not isinstance(exc, JobFailed | _user_errors()):
             log.debug("job %s traceback:\n%s", job_id, traceback.format_exc())
         fail_job(store, job_id, reason)
+        if kind == "ingest":  # the raw upload is kept only as long as RAW_UPLOAD_KEEP_HOURS says
+            retention.after_ingest(store, target, succeeded=False)
         return
     finally:  # whatever ends the job (even an interrupt) stops its heartbeat, so a dead job goes stale
         stop.set()
     with store.write() as s:
         job = store.get(s, Job, job_id)
         job.status, job.progress, job.stage, job.finished_at = "succeeded", 100, "done", now()
+    if kind == "ingest":
+        retention.after_ingest(store, target, succeeded=True)
 
 
 def _user_errors():

@@ -140,16 +140,64 @@ def list_datasets(store: Store, s, user: User) -> list[Dataset]:
     return store.datasets(s, user.council_id, None if user.role == "admin" else user.id)
 
 
-def delete_dataset(store: Store, user: User, dataset_id: str) -> None:
+# A release in one of these states still rests on its dataset: being built or reviewed, or served.
+RELEASES_KEEPING_A_DATASET = ("draft", "checking", "awaiting_review", "returned", "approved", "published")
+
+
+@dataclass
+class Deleted:
+    dataset: Dataset
+    models: int
+    files: int
+
+
+def delete_dataset(store: Store, user: User, dataset_id: str) -> Deleted:
+    """Delete a dataset (its owner, or an admin of its council): its raw uploads, its canonical tables and the
+    models trained on it (they derive from the raw records). Its record stays, emptied of its report and
+    counts and marked deleted, with its audit trail; releases made from it keep their record and report.
+
+    Refused (409) while the dataset is being ingested or a model of it trained, and while a release of it is
+    in progress, in review, approved or published (withdraw it first): those rest on the dataset. Nothing is
+    half-done: the files are moved out of place by rename inside the database transaction and moved back if
+    it fails; they are removed once it has committed."""
     require(user, "dataset:delete")
-    with store.write() as s:
-        ds = get_dataset(store, s, user, dataset_id)
-        if ds.status == "ingesting":
-            raise WorkflowError("the dataset is still being ingested; delete it when the job has finished.", 409)
-        ds.status = "deleted"
-        audit.record(store, s, user, "dataset.deleted", "dataset", dataset_id, {})
-    store.remove(store.upload_dir(dataset_id))
-    store.remove(store.dataset_dir(dataset_id))
+    trash = store.tmp_path(f"deleted-{dataset_id}")
+    moved: list[tuple[Path, Path]] = []
+    try:
+        with store.write() as s:
+            get_dataset(store, s, user, dataset_id)  # owner or admin of its council, else 404
+            ds = store.get(s, Dataset, dataset_id, lock=True)
+            if ds.status == "ingesting":
+                raise WorkflowError("the dataset is still being ingested; delete it when its job has finished.", 409)
+            models = store.models_of_dataset(s, ds.id)
+            if any(m.status == "training" for m in models):
+                raise WorkflowError("a model is being trained on this dataset; delete it when the training job has "
+                                    "finished.", 409)
+            live = [r for r in store.releases_of_models(s, [m.id for m in models])
+                    if r.state in RELEASES_KEEPING_A_DATASET]
+            if live:
+                named = ", ".join(f"{r.id} ({r.state.replace('_', ' ')})" for r in live[:5])
+                raise WorkflowError(f"releases made from this dataset are in progress or published ({named}); "
+                                    "withdraw them, or wait for their review to end, before deleting it.", 409)
+            trash.mkdir(parents=True)
+            for src in (store.upload_dir(ds.id), store.dataset_dir(ds.id), *(store.model_path(m.id) for m in models)):
+                if src.exists():
+                    dest = trash / f"{len(moved)}-{src.name}"
+                    src.rename(dest)
+                    moved.append((dest, src))
+            files = sum(1 for p in trash.rglob("*") if p.is_file())
+            ds.status, ds.report, ds.counts, ds.files, ds.error = "deleted", None, None, [], None
+            for m in models:
+                m.status = "deleted"
+            audit.record(store, s, user, "dataset.deleted", "dataset", dataset_id,
+                         {"models": len(models), "files": files})
+    except BaseException:
+        for dest, src in reversed(moved):
+            dest.rename(src)
+        store.remove(trash)
+        raise
+    store.remove(trash)
+    return Deleted(ds, len(models), files)
 
 
 # -- jobs -------------------------------------------------------------------------------------
@@ -311,11 +359,37 @@ def list_releases(store: Store, s, user: User, state: str | None = None) -> list
 
 
 def review_release(store: Store, user: User, release_id: str, decision: str, comment: str) -> Release:
+    """A reviewer's decision. Approving a release whose checks include items to review needs a comment
+    (the rule is in governance.workflow; the items are named from the release's disclosure report)."""
     require(user, "release:review")
     with store.write() as s:
         r = get_release(store, s, user, release_id)
-        workflow.review(store, s, r, user, decision, comment or "", int(store.cfg["REQUIRED_APPROVALS"]))
+        items = tuple(c["title"] for c in release_findings(release_report(store, r.id))["review"])
+        workflow.review(store, s, r, user, decision, comment or "", int(store.cfg["REQUIRED_APPROVALS"]), items)
     return r
+
+
+def release_report(store: Store, release_id: str) -> dict | None:
+    """The full disclosure report of a release as stored in the service (None before its build wrote one).
+    For those who decide on it only: callers check who may read it."""
+    import json
+
+    path = store.report_path(release_id, "json")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def release_findings(report: dict | None) -> dict[str, list[dict]]:
+    """The report's checks by result ("review", "fail", "pass"), each with its guidance (what it protects
+    against, what to look for: a report written before checks carried guidance gets it by name) and its
+    measure as text."""
+    from synth.disclosure.guidance import guidance_for
+    from synth.disclosure.report import measure_text
+
+    out: dict[str, list[dict]] = {"review": [], "fail": [], "pass": []}
+    for c in (report or {}).get("checks", []):
+        out.setdefault(c["status"], []).append({**c, "guidance": c.get("guidance") or guidance_for(c["name"]),
+                                                "measure": measure_text(c.get("metric"))})
+    return out
 
 
 def amend_release(store: Store, runner, user: User, release_id: str, changes: dict) -> tuple[Release, Job]:

@@ -311,6 +311,11 @@ class Store:
             q = q.where(Release.state.in_(states))
         return list(s.scalars(q))
 
+    def releases_of_models(self, s: Session, model_ids: list[str]) -> list[Release]:
+        if not model_ids:
+            return []
+        return list(s.scalars(select(Release).where(Release.model_id.in_(model_ids)).order_by(Release.created_at)))
+
     def published_releases_of_dataset(self, s: Session, dataset_id: str, kind: str | None = None,
                                       exclude: str | None = None) -> list[Release]:
         """Every release of a dataset (through its models) that was ever published, withdrawn ones too:

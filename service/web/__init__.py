@@ -35,6 +35,7 @@ from markupsafe import Markup
 from service import audit, operations
 from service.governance.workflow import WorkflowError, approvals
 from service.orm import Release, TrainedModel
+from synth.stages import STAGE_LABELS
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 MAX_USED_FORMS = 200
@@ -374,15 +375,11 @@ def _release_context(store, s, r: Release) -> dict:
     events = store.audit_events(s, r.council_id, object_type="release", object_id=r.id) if full else []
     model = store.get(s, TrainedModel, r.model_id)
     reviewed = any(rv.reviewer_id == user.id and rv.release_version == r.version for rv in r.reviews)
-    report = None
-    path = store.report_path(r.id, "json")
-    if path.exists() and user.role in ("reviewer", "admin") or (path.exists() and user.id == r.requester_id):
-        import json
-
-        report = json.loads(path.read_text())
+    report = operations.release_report(store, r.id) if full else None
     kind = r.kind or "synthetic"
     return {
         "r": r, "full": full, "history": events, "model": model, "report": report,
+        "findings": operations.release_findings(report),
         "kind_label": KIND_LABELS.get(kind, kind), "kind_text": KIND_TEXTS.get(kind, ""),
         "approvals": len(approvals(r)), "required": int(current_app.config["FRONTDOOR"]["REQUIRED_APPROVALS"]),
         "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
@@ -514,7 +511,7 @@ def _map_svg(store, r: Release) -> Markup | None:
             "icpc": 6, "cin_plan": 7, "cp_plan": 7, "cla": 8, "nfa": 9, "other": 9}
     rows = {"contact": 1, "iag": 0, "early_help": 3, "referral": 1, "assessment": 2, "strategy": 1, "s47": 2,
             "icpc": 1, "cin_plan": 3, "cp_plan": 1, "cla": 2, "nfa": 0, "other": 3}
-    xy = {s: (40 + 95 * cols[s], 40 + 80 * rows[s]) for s in cols}
+    xy = {s: (50 + 93 * cols[s], 62 + 80 * rows[s]) for s in cols}
     top = max([e["children"] or 0 for e in view["edges"]] or [1])
     parts = []
     for e in view["edges"]:
@@ -522,17 +519,30 @@ def _map_svg(store, r: Release) -> Markup | None:
         w = 1 if e["children"] is None else 1 + 9 * (e["children"] / top) ** 0.5
         dash = ' stroke-dasharray="4 3"' if e["children"] is None else ""
         parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#1d70b8" stroke-opacity="0.6" '
-                     f'stroke-width="{w:.1f}"{dash}><title>{e["source"]} to {e["target"]}: '
+                     f'stroke-width="{w:.1f}"{dash}><title>{html.escape(STAGE_LABELS.get(e["source"], e["source"]))} to '
+                     f'{html.escape(STAGE_LABELS.get(e["target"], e["target"]))}: '
                      f'{e["children"] if e["children"] is not None else "suppressed"} children</title></line>')
     for n in view["nodes"]:
         x, y = xy[n["stage"]]
-        label = html.escape(n["stage"].replace("_", " "))
+        lines = _wrap(STAGE_LABELS.get(n["stage"], n["stage"]))
+        label = "".join(f'<tspan x="{x}" dy="{0 if i == 0 else 12}">{html.escape(t)}</tspan>' for i, t in enumerate(lines))
         count = "suppressed" if n["children"] is None else f'{n["children"]:,}'
         parts.append(f'<circle cx="{x}" cy="{y}" r="12" fill="#fff" stroke="#0b0c0c" stroke-width="2"/>'
-                     f'<text x="{x}" y="{y - 17}" text-anchor="middle" font-size="12">{label}</text>'
+                     f'<text x="{x}" y="{y - 17 - 12 * (len(lines) - 1)}" text-anchor="middle" font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke">{label}</text>'
                      f'<text x="{x}" y="{y + 27}" text-anchor="middle" font-size="11" fill="#505a5f">{count}</text>')
     return Markup(f'<svg role="img" aria-label="The release\'s journey map: stages and the routes between them" '
-                  f'viewBox="0 0 940 330" width="100%">{"".join(parts)}</svg>')
+                  f'viewBox="0 0 940 350" width="100%">{"".join(parts)}</svg>')
+
+
+def _wrap(label: str, width: int = 14) -> list[str]:
+    """A stage's label in lines of about `width` characters (the map's columns are narrow)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [label]
 
 
 def init_app(app: Flask) -> None:
