@@ -182,13 +182,13 @@ def run_train(store: Store, model_id: str, progress: Progress) -> None:
                             window_end=_iso(m.window_end))
     progress(10, "reading the dataset")
     dataset = read_dataset(store.dataset_dir(dataset_id))
+    from synth.readiness import check_trainable  # a clear reason, not "internal error", for a dataset that cannot
+
+    check_trainable(dataset.children, dataset.events, dataset.episodes, dataset.lineage_hash, generator)
     progress(20, f"training {generator}")
     model = fit_model(dataset, spec)
     progress(90, "saving the model")
     tmp = store.tmp_path("model")
-    from synth.readiness import check_trainable  # a clear reason, not "internal error", for a dataset that cannot
-
-    check_trainable(dataset.children, dataset.events, dataset.episodes, dataset.lineage_hash, generator)
     model.save(tmp, store.signing_key())
     store.place(tmp, store.model_path(model_id))
     with store.write() as s:
