@@ -17,7 +17,10 @@ A synthetic bundle is a zip holding a Frictionless data package:
   (each check's result and threshold; no figure computed from the real children: their counts only
   rounded to the nearest 10, the window in months, no fidelity figures; the full report stays with
   the council's reviewers);
-- `README.md`: the data card.
+- `README.md`: the data card;
+- `map.schema.json` and `map_fields.md`: the map's JSON Schema and field table (`synth.map_schema`);
+- `events.ocel.json` and `events.xes`: the synthetic events as OCEL 2.0 and XES logs (`synth.event_logs`).
+An aggregate bundle has the map's schema and field table but no event logs (it has no records).
 
 Nothing in a bundle is a real figure that has not been through disclosure control: in a synthetic
 bundle the tables and the map are synthetic; in an aggregate one the map's real counts are
@@ -44,8 +47,12 @@ from synth.errors import BundleError
 
 BUNDLE_FORMAT, BUNDLE_VERSION = "frontdoor-release", 1
 TABLE_FILES = ("children.csv", "episodes.csv", "events.csv")
-OTHER_FILES = ("map.json", "disclosure_report.json", "disclosure_report.html", "README.md")
-ALL_FILES = (*TABLE_FILES, *OTHER_FILES)
+# For developers (issue 15): the synthetic events as process-mining logs, the map's schema and field table.
+EVENT_LOG_FILES = ("events.ocel.json", "events.xes")
+MAP_DOC_FILES = ("map.schema.json", "map_fields.md")
+OTHER_FILES = ("map.json", "disclosure_report.json", "disclosure_report.html", "README.md", *MAP_DOC_FILES)
+ALL_FILES = (*TABLE_FILES, *EVENT_LOG_FILES, *OTHER_FILES)
+LATER_FILES = frozenset((*EVENT_LOG_FILES, *MAP_DOC_FILES))  # absent from bundles made before them: not required
 SYNTHETIC, AGGREGATE = "synthetic", "aggregate"
 KINDS = (SYNTHETIC, AGGREGATE)
 FILES_OF = {SYNTHETIC: ALL_FILES, AGGREGATE: OTHER_FILES}
@@ -187,7 +194,9 @@ without suppression or rounding: anyone can compute them from the tables.
 - {counts['children']:,} synthetic children, {counts['episodes']:,} journeys, {counts['events']:,} events,
   {window_text}.
 - Generator: `{f['generator']}`. {dp_text}{trained}
-- Tables: `children.csv`, `episodes.csv`, `events.csv` (schemas in `datapackage.json`); the map: `map.json`.
+- Tables: `children.csv`, `episodes.csv`, `events.csv` (schemas in `datapackage.json`); the map: `map.json`
+  (its fields: `map_fields.md`; its JSON Schema: `map.schema.json`); the same events for process-mining tools:
+  `events.ocel.json` (OCEL 2.0 JSON) and `events.xes` (IEEE 1849 XES).
 
 ## What it is not
 - Not real records, and not a sample of them: do not use it to find, count or contact real children.
@@ -229,7 +238,8 @@ It holds **no records**: no child, journey or event, real or synthetic, is in it
   {f['threshold_set']['version']}: counts below {ts['min_cell']} withheld, counts rounded to the nearest
   {ts['round_counts']} and totals to the nearest {ts['round_totals']} (1: not rounded), secondary suppression so that
   no withheld count can be worked out from a total, medians only over {ts['min_children_for_median']} or more
-  children. A withheld count is `null` with `suppressed` true.
+  children. A withheld count is `null` with `suppressed` true. Its fields: `map_fields.md`; its JSON Schema:
+  `map.schema.json`.
 - It was checked against every earlier published release of the same data: no withheld count can be recovered
   by subtracting one release from another.
 
@@ -306,6 +316,18 @@ def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, rep
     }
 
 
+def developer_files(synth) -> dict[str, bytes]:
+    """The map's JSON Schema and field table (every bundle), and, from the synthetic tables only (never real
+    records: `synth.event_logs.check_synthetic`), the events as OCEL 2.0 JSON and XES logs."""
+    from synth import event_logs, map_schema
+
+    files = {"map.schema.json": map_schema.schema_json(), "map_fields.md": map_schema.fields_markdown().encode()}
+    if synth is not None:
+        files["events.ocel.json"] = event_logs.ocel_json(synth.children, synth.episodes, synth.events)
+        files["events.xes"] = event_logs.xes(synth.children, synth.episodes, synth.events)
+    return files
+
+
 def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real_lineage: str,
                  created_by_role: str | None = "data owner", approved_by_roles: list[str] | None = None,
                  kind: str | None = None, publisher: str | None = None) -> Path:
@@ -346,6 +368,7 @@ def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real
     }
     card = aggregate_data_card if kind == AGGREGATE else data_card
     files["README.md"] = card(manifest, report_dict).encode()
+    files |= developer_files(synth if kind == SYNTHETIC else None)
     if publisher:
         manifest["frontdoor"]["publisher"] = publisher
         manifest["title"] = f"{manifest['title']} from {publisher}"
@@ -432,14 +455,15 @@ def read_bundle(path: Path) -> Bundle:
             if kind not in KINDS:
                 raise BundleError(f"{path}: a kind of release this viewer cannot read ('{kind}').")
             expected = FILES_OF[kind]
-            missing = [n for n in expected if n not in names]
+            missing = [n for n in expected if n not in names and n not in LATER_FILES]
             if missing:
                 raise BundleError(f"{path}: the bundle is incomplete; missing {', '.join(missing)}.")
-            if kind == AGGREGATE and names & set(TABLE_FILES):
+            records = set(TABLE_FILES) | set(EVENT_LOG_FILES)
+            if kind == AGGREGATE and names & records:
                 raise BundleError(f"{path}: an aggregate release must carry no records, but this one has "
-                                  f"{', '.join(sorted(names & set(TABLE_FILES)))}.")
+                                  f"{', '.join(sorted(names & records))}.")
             files = {}
-            for name in expected:
+            for name in (n for n in expected if n in names):
                 data = zf.read(name)
                 if sha256(data) != f.get("files", {}).get(name):
                     raise BundleError(f"{path}: {name} does not match its checksum: the bundle has been changed or "

@@ -172,7 +172,9 @@ def test_bundle_is_a_valid_frictionless_package_with_checksums(real_with_canarie
     assert b.release_id == "r1" and b.manifest["frontdoor"]["synthetic"] is True and b.kind == "synthetic"
     assert b.manifest["frontdoor"]["kind"] == "synthetic" and b.map["source"] == "synthetic"
     assert set(b.manifest["frontdoor"]["files"]) == {"children.csv", "episodes.csv", "events.csv", "map.json",
-                                                     "disclosure_report.json", "disclosure_report.html", "README.md"}
+                                                     "disclosure_report.json", "disclosure_report.html", "README.md",
+                                                     "map.schema.json", "map_fields.md", "events.ocel.json",
+                                                     "events.xes"}
     assert len(b.table("events")) == len(synthetic.events)
     with zipfile.ZipFile(path) as zf:
         zf.extractall(tmp_path / "x")
