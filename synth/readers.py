@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,9 @@ import pandas as pd
 from synth.errors import InputFileError
 from synth.schema import LISTS, header_lookup, normalise_header
 from synth.ssd_schema import SSD_HEADERS
+from synth.workbook_zip import check_container, sheet_header_rows
 
-# A workbook is a zip of XML; refuse ones that expand far beyond their size (zip bombs).
-MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
-MAX_COMPRESSION_RATIO = 200
+# A workbook is a zip of XML: synth.workbook_zip refuses ones that expand far beyond their size (zip bombs).
 HEADER_SEARCH_ROWS = 15
 READ_THREADS = 2
 MIN_HEADER_MATCHES = 3
@@ -59,22 +57,27 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _check_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".xlsm":
+        raise InputFileError(f"{path.name}: a macro-enabled workbook (.xlsm). Frontdoor reads cells only and takes no "
+                             "macros: save it in Excel as 'Excel Workbook (.xlsx)' and give that.")
+    if suffix not in (".csv", ".xlsx", ".xls"):
+        raise InputFileError(f"{path.name}: not an Annex A file type ({suffix or 'no extension'}); "
+                             "give an Excel workbook (.xlsx) or one CSV file per list.")
+    return suffix
+
+
 def read_tables(path: Path) -> list[RawTable]:
-    """All tables in one input file (.xlsx/.xlsm/.xls workbook or .csv)."""
+    """All tables in one input file (.xlsx/.xls workbook or .csv)."""
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: file not found.")
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder; give the workbook or CSV files inside it.")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if _check_suffix(path) == ".csv":
         return [_read_csv(path)]
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return _read_workbook(path)
-    raise InputFileError(
-        f"{path.name}: not an Annex A file type ({suffix or 'no extension'}); "
-        "give an Excel workbook (.xlsx) or one CSV file per list."
-    )
+    return _read_workbook(path)
 
 
 def read_headers(path: Path) -> list[RawTable]:
@@ -83,40 +86,41 @@ def read_headers(path: Path) -> list[RawTable]:
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: file not found.")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if _check_suffix(path) == ".csv":
         text = _decode_csv(path)
         head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SEARCH_ROWS]))))
         idx = _find_header_row(head, path.stem)
         headers = [str(h).strip() for h in head[idx]] if idx is not None else []
         return [RawTable(path.name, None, (idx or 0) + 1, headers, pd.DataFrame())]
-    if suffix not in (".xlsx", ".xlsm", ".xls"):
-        raise InputFileError(f"{path.name}: not an Annex A file type ({suffix or 'no extension'}); give an Excel "
-                             "workbook (.xlsx) or one CSV file per list.")
-    from python_calamine import CalamineWorkbook
-
-    _check_workbook_container(path)
     try:
-        wb = CalamineWorkbook.from_path(str(path))
-        tables = []
-        for name in wb.sheet_names:
-            rows = []
-            for row in wb.get_sheet_by_name(name).iter_rows():
-                rows.append(row)
-                if len(rows) >= HEADER_SEARCH_ROWS:
-                    break
-            idx = _find_header_row(rows, name)
-            headers = [str(h).strip() for h in rows[idx]] if idx is not None else []
-            tables.append(RawTable(path.name, name, (idx or 0) + 1, headers, pd.DataFrame()))
-        return tables
+        if _check_workbook_container(path):  # .xlsx: the sheets' first rows, streamed
+            sheets = sheet_header_rows(path, HEADER_SEARCH_ROWS)
+        else:  # a legacy .xls (no zip, no XML to bomb with): calamine reads those
+            sheets = _xls_first_rows(path)
     except InputFileError:
         raise
     except Exception as exc:
         raise InputFileError(f"{path.name}: the workbook cannot be read ({type(exc).__name__}). "
                              "Open it in Excel and save it again as .xlsx.") from None
+    tables = []
+    for name, rows in sheets:
+        idx = _find_header_row(rows, name)
+        headers = [str(h if h is not None else "").strip() for h in rows[idx]] if idx is not None else []
+        tables.append(RawTable(path.name, name, (idx or 0) + 1, headers, pd.DataFrame()))
+    return tables
 
 
-def _check_workbook_container(path: Path) -> None:
+def _xls_first_rows(path: Path) -> list[tuple[str, list[list[object]]]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    return [(name, wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=HEADER_SEARCH_ROWS))
+            for name in wb.sheet_names]
+
+
+def _check_workbook_container(path: Path) -> bool:
+    """Refuse what is not a readable workbook; True for a zip (.xlsx) workbook, checked member by member
+    (synth.workbook_zip), False for a legacy .xls."""
     with open(path, "rb") as f:
         head = f.read(8)
         if head == _OLE_MAGIC:
@@ -127,26 +131,14 @@ def _check_workbook_container(path: Path) -> None:
                     f"{path.name}: the workbook is password-protected. Open it in Excel, remove the "
                     "password (File > Info > Protect Workbook) and save it again as .xlsx."
                 )
-            return  # a legacy .xls workbook: calamine reads those
+            return False  # a legacy .xls workbook: calamine reads those
     if head[:4] != _ZIP_MAGIC:
         raise InputFileError(
             f"{path.name}: not a readable Excel workbook (the file is damaged or is not really .xlsx). "
             "Open it in Excel and save it again as .xlsx, or export each list as CSV."
         )
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except zipfile.BadZipFile as exc:
-        raise InputFileError(
-            f"{path.name}: the workbook is damaged ({exc}). Open it in Excel and save it again as .xlsx."
-        ) from None
-    compressed = max(1, path.stat().st_size)
-    expanded = sum(i.file_size for i in infos)
-    if expanded > MAX_UNCOMPRESSED_BYTES or expanded / compressed > MAX_COMPRESSION_RATIO:
-        raise InputFileError(
-            f"{path.name}: the workbook expands to {expanded:,} bytes from {compressed:,} "
-            "(far more than any real workbook); refused as a possible zip bomb."
-        )
+    check_container(path)
+    return True
 
 
 def _read_workbook(path: Path) -> list[RawTable]:
