@@ -45,5 +45,7 @@ class DatasetItem(MethodView):
 
     @blp.response(204)
     def delete(self, dataset_id: str):
-        """Delete a dataset's files (its record and audit trail stay)."""
+        """Delete a dataset (its owner or an admin): its uploads, tables and the models trained on it; its record
+        and audit trail stay. 409 while it is ingested or trained on, or while a release of it is in progress, in
+        review, approved or published (withdraw it first)."""
         operations.delete_dataset(store(), user(), dataset_id)
