@@ -373,11 +373,26 @@ def _service_store():
 @click.option("--workers", default=2, show_default=True, type=int,
               help="Processes serving requests (each also runs in-process jobs unless Redis is set).")
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--jobs", "job_mode", type=click.Choice(["process", "threads"]), default="process", show_default=True,
+              help="Without Redis: run jobs in one local job process beside the web workers (process), or in "
+                   "threads inside them (threads). With FRONTDOOR_REDIS_URL, jobs go to `frontdoor worker`s.")
+def serve(host: str, port: int, workers: int, threads: int, job_mode: str) -> None:
     """Run the service (gunicorn); data directory from FRONTDOOR_DATA_DIR."""
+    import os
+
     from gunicorn.app.base import BaseApplication
 
     from service import create_app
+    from service.config import load_config
+
+    cfg = load_config()
+    _service_store().dispose()  # migrate once, here, before the web workers and the job process start
+    job_process, master = None, os.getpid()
+    if not cfg.get("REDIS_URL") and job_mode == "process":
+        from service.job_process import JobProcess
+
+        os.environ["FRONTDOOR_JOB_BACKEND"] = "local"  # the web workers only queue jobs
+        job_process = JobProcess().start()
 
     class Server(BaseApplication):
         def load_config(self):
@@ -395,7 +410,11 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         def load(self):
             return create_app()
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        if job_process is not None and os.getpid() == master:  # gunicorn's forked workers leave through here too
+            job_process.stop()
 
 
 @main.group()
@@ -531,10 +550,22 @@ def users_activate(name: str) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--local", is_flag=True,
+              help="Take jobs from the database instead of Redis: the job process `frontdoor serve` starts.")
+def worker(local: bool) -> None:
     """Run an RQ worker for background jobs (needs FRONTDOOR_REDIS_URL and the shared data directory)."""
     import os
 
+    if local:
+        from service.job_process import run_job_process
+
+        os.environ["FRONTDOOR_JOB_BACKEND"] = "local"
+        store = _service_store()
+        try:
+            run_job_process(store)
+        finally:
+            store.dispose()
+        return
     from redis import Redis
     from rq import Queue, Worker
 

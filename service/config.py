@@ -13,7 +13,8 @@ DEFAULTS: dict = {
     "QUEUE": "frontdoor",  # the RQ queue name (one per deployment sharing a Redis)
     "REQUIRED_APPROVALS": 2,
     "MAX_UPLOAD_MB": 200,
-    "JOB_WORKERS": 1,
+    "JOB_WORKERS": 1,  # jobs run at once by the local job process (or by in-process threads)
+    "JOB_BACKEND": None,  # "local": a separate job process runs jobs (`frontdoor serve` sets it); default threads
     "JOB_STALE_SECONDS": 120,  # a running job with no heartbeat for this long has lost its worker
     "MAX_ACTIVE_JOBS_PER_USER": 3,  # jobs one user may have queued or running at once (more: 429)
     "TOKEN_DAYS": 365,
@@ -54,6 +55,8 @@ def load_config(overrides: dict | None = None) -> dict:
     if cfg["JOB_STALE_SECONDS"] < 3 * HEARTBEAT_SECONDS:
         raise ValueError(f"JOB_STALE_SECONDS must be at least {3 * HEARTBEAT_SECONDS} (three heartbeats of "
                          f"{HEARTBEAT_SECONDS} s), or live jobs are failed as lost; it is {cfg['JOB_STALE_SECONDS']}")
+    if cfg["JOB_BACKEND"] not in (None, "", "local", "inprocess"):
+        raise ValueError(f"JOB_BACKEND must be 'local' or 'inprocess' (or unset), not {cfg['JOB_BACKEND']!r}")
     if cfg["VIEWER_SECRET_KEY"] is not None and len(cfg["VIEWER_SECRET_KEY"]) < 32:
         raise ValueError("VIEWER_SECRET_KEY must be at least 32 characters (Bokeh signs session ids with it)")
     return cfg

@@ -344,6 +344,40 @@ class InProcessRunner:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+class LocalQueueRunner:
+    """Jobs wait in the database for the service's local job process (`frontdoor worker --local`, which
+    `frontdoor serve` starts beside gunicorn): web processes only queue them, so a 150,000-children training
+    never shares a web worker's cores, memory or lifetime with requests."""
+
+    backend = "local"
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def submit(self, job_id: str) -> None:
+        pass  # the job's row is queued; the local job process takes it (`run_local_jobs`)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def next_local_job(store: Store) -> str | None:
+    with store.read() as s:
+        queued = store.queued_jobs(s, LocalQueueRunner.backend)
+    return queued[0].id if queued else None
+
+
+def run_local_jobs(store: Store, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+    """The local job process's loop: take the oldest queued job, run it, repeat, until `stop`. Several loops
+    (threads or processes) may run together: `execute` lets only one of them take a queued job."""
+    while not stop.is_set():
+        job_id = next_local_job(store)
+        if job_id is None:
+            stop.wait(poll_seconds)
+            continue
+        _execute_and_release_memory(store, job_id)
+
+
 class RQRunner:
     backend = "rq"
 
@@ -389,5 +423,11 @@ def rq_on_failure(job, connection, exc_type, exc_value, tb) -> None:
 
 
 def make_runner(store: Store):
+    """RQ when Redis is configured; else the local job process when JOB_BACKEND says so (`frontdoor serve`
+    does); else threads in this process (tests, the CLI's own use)."""
     url = store.cfg.get("REDIS_URL")
-    return RQRunner(store, url) if url else InProcessRunner(store, int(store.cfg.get("JOB_WORKERS", 1)))
+    if url:
+        return RQRunner(store, url)
+    if store.cfg.get("JOB_BACKEND") == LocalQueueRunner.backend:
+        return LocalQueueRunner(store)
+    return InProcessRunner(store, int(store.cfg.get("JOB_WORKERS", 1)))

@@ -16,7 +16,7 @@ from synth.disclosure.gate import _parts, close_copies
 from synth.disclosure.records import real_children_check, verbatim_copies_check
 from synth.models import TrainingSpec, fit_model
 from synth.synthetic import write_synthetic
-from tests.conftest import Cli
+from tests.conftest import TEST_KEY, Cli
 from tests.leaks import all_real_release, leaky_release
 
 FRACTIONS = (0.005, 0.01, 0.05, 0.10, 0.20)
@@ -25,6 +25,11 @@ SOURCES = ("training", "holdout", "both")
 
 @pytest.fixture(scope="module")
 def council(tmp_path_factory):
+    import os
+
+    # Module fixtures run before the autouse key fixture: without this, the pseudonyms (and so the split
+    # into training and held-out children) came from whatever key the machine had.
+    os.environ.setdefault("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
     root = tmp_path_factory.mktemp("leaks")
     cli = Cli()
     assert cli("fixtures", "--out", root / "c", "--children", "6000", "--seed", "23").exit_code == 0
