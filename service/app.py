@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     # jobs still queued in this process's own pool are queued again (running one twice is harmless: only
     # one process can take a queued job).
     jobs.reap_stale_jobs(store)
+    store.sweep_tmp()  # half-made work of jobs that died, once a day old (a running job's is younger)
     if runner.backend == "inprocess":
         jobs.resubmit_queued(store, runner)
     from service import retention

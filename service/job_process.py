@@ -40,6 +40,7 @@ def run_job_process(store: Store, stop: threading.Event | None = None) -> None:
     log.info("Frontdoor job process ready (%d at once)", n)
     while not stop.is_set():
         jobs.reap_stale_jobs(store)  # a job of a process that died ends failed without anyone polling it
+        store.sweep_tmp()  # and what it left half-made in tmp/ goes a day later
         stop.wait(REAP_SECONDS)
     for loop in loops:
         loop.join(timeout=30 / n)

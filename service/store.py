@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.orm import DEFAULT_COUNCIL_ID, AuditEvent, Council, Dataset, Job, Release, Review, TrainedModel, User, now
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+TMP_KEEP_HOURS = 24  # work in tmp/ untouched this long belongs to a job that died (Store.sweep_tmp)
 
 
 def new_id() -> str:
@@ -212,6 +213,28 @@ class Store:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+    def sweep_tmp(self, older_than_hours: float = TMP_KEEP_HOURS) -> int:
+        """Remove work left in `tmp/` by jobs that died mid-way (a killed release build leaves a release-*
+        folder with synthetic tables in it). Only entries untouched for `older_than_hours` go: a job running
+        now, in this process or a worker elsewhere on the shared data directory, is younger. Returns how many."""
+        import time
+
+        folder = self.data_dir / "tmp"
+        if not folder.is_dir():
+            return 0
+        limit = time.time() - older_than_hours * 3600
+        removed = 0
+        for entry in folder.iterdir():
+            try:
+                newest = max([entry.stat().st_mtime, *(p.stat().st_mtime for p in entry.rglob("*"))]
+                             if entry.is_dir() else [entry.stat().st_mtime])
+            except FileNotFoundError:  # another process removed it first
+                continue
+            if newest < limit:
+                self.remove(entry)
+                removed += 1
+        return removed
 
     # -- councils ------------------------------------------------------------------------------
     def add_council(self, s: Session, code: str, name: str, population: int | None = None) -> Council:
