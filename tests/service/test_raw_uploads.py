@@ -13,7 +13,7 @@ import pytest
 from service import create_app
 from service.orm import Dataset, Job, TrainedModel
 from tests.conftest import BAD_FILES
-from tests.service.conftest import close_env, make_env, page_csrf, upload, web_client
+from tests.service.conftest import BACKENDS, close_env, make_env, page_csrf, upload, web_client
 
 
 def actions(env, dataset_id: str) -> list[str]:
@@ -33,11 +33,12 @@ def train(env, dataset_id: str, as_user: str = "owner") -> str:
     return r.get_json()["model"]["id"]
 
 
-@pytest.fixture
-def keeping(tmp_path, monkeypatch):
-    """A service that keeps raw uploads for an hour after their ingest."""
+@pytest.fixture(params=BACKENDS)
+def keeping(request, tmp_path, monkeypatch):
+    """A service that keeps raw uploads for an hour after their ingest (per backend: on RQ the worker process
+    writes the files and deletes the uploads)."""
     monkeypatch.setenv("FRONTDOOR_RAW_UPLOAD_KEEP_HOURS", "1")
-    env = make_env(tmp_path, "sqlite")
+    env = make_env(tmp_path, request.param)
     yield env
     close_env(env)
 
@@ -67,7 +68,8 @@ def test_a_failed_ingest_keeps_its_upload_only_as_long_as_the_setting_says(keepi
     assert "dataset.upload_deleted" not in actions(env, ds)
     with env.store.write() as s:  # the hour has passed
         s.get(Job, job["id"]).finished_at -= timedelta(hours=1, minutes=1)
-    again = create_app({"DATA_DIR": str(env.data_dir), "PSEUDONYM_KEY": "p" * 40, "TESTING": True})  # a restart
+    again = create_app({**{k: env.app.config["FRONTDOOR"][k] for k in ("DATA_DIR", "DATABASE_URL", "PSEUDONYM_KEY")},
+                        "TESTING": True})  # a restart of the service
     again.extensions["frontdoor"].runner.shutdown()
     again.extensions["frontdoor"].store.dispose()
     assert not kept.exists()
