@@ -142,3 +142,18 @@ def test_errors_csv_gives_the_grouped_problems_first_then_row_by_row(fresh, coun
     assert rows[1][:6] == ["error", "40", "contacts.csv", "", "2-41", "Date of Contact"]
     detail = [r for r in rows[1:] if r[0] == "error" and r[1] == "1"]
     assert [int(r[4]) for r in detail] == list(range(2, 42))
+
+
+def test_the_dataset_page_shows_the_reports_notes(fresh, council_csv, tmp_path):
+    import pandas as pd
+
+    env = fresh
+    df = pd.read_csv(council_csv / "list_1_contacts.csv", dtype=str, keep_default_na=False)
+    again = df.iloc[[0]].assign(**{"Gender": "Male" if df.iloc[0]["Gender"] == "Female" else "Female",
+                                   "Date of Contact": "01/01/2024"})
+    pd.concat([df, again]).to_csv(tmp_path / "contacts.csv", index=False)
+    ds = ingested(env, tmp_path / "contacts.csv")
+    notes = env.client.get(f"/api/v1/datasets/{ds}", headers=env.h("owner")).get_json()["report"]["notes"]
+    assert any("have a different sex in different rows" in n for n in notes)
+    said = text_of(web_client(env, "owner").get(f"/datasets/{ds}").get_data(as_text=True))
+    assert "Notes" in said and "have a different sex in different rows" in said
