@@ -26,9 +26,13 @@ def write_sheet_xml(zf: zipfile.ZipFile, name: str, size: int, numbered: bool = 
         out.write(b"</sheetData></worksheet>")
 
 
-def diluted_bomb(path: Path, sheet_bytes: int, random_bytes: int = 6 * 1024**2) -> Path:
-    """A stored member of random bytes (which dilutes a whole-file ratio) beside a highly compressed sheet."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+def diluted_bomb(path: Path, sheet_bytes: int, template: Path, random_bytes: int = 6 * 1024**2) -> Path:
+    """A real workbook (`template`'s parts) whose first sheet is replaced by `sheet_bytes` of highly compressed
+    XML, beside a stored member of random bytes (which dilutes a whole-file ratio)."""
+    with zipfile.ZipFile(template) as zin, zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for info in zin.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                zf.writestr(info.filename, zin.read(info))
         zf.writestr(zipfile.ZipInfo("xl/media/image1.bin"),
                     np.random.default_rng(0).bytes(random_bytes), compress_type=zipfile.ZIP_STORED)
         write_sheet_xml(zf, "xl/worksheets/sheet1.xml", sheet_bytes)

@@ -15,10 +15,10 @@ from tests.workbooks import declare_size, diluted_bomb, with_macros, write_sheet
 
 
 @pytest.fixture(scope="module")
-def bomb(tmp_path_factory):
+def bomb(tmp_path_factory, council_xlsx):
     """7 MB on disk: a 6 MB stored random member and a sheet of 200 MB of XML (about 300 times compressed),
     about 30 times over the whole file, which the old whole-file ratio (200) let through."""
-    path = diluted_bomb(tmp_path_factory.mktemp("bomb") / "annex_a.xlsx", 200 * 1024**2)
+    path = diluted_bomb(tmp_path_factory.mktemp("bomb") / "annex_a.xlsx", 200 * 1024**2, council_xlsx / "annex_a.xlsx")
     with zipfile.ZipFile(path) as zf:
         sheet = zf.getinfo("xl/worksheets/sheet1.xml")
     assert sheet.file_size < MAX_MEMBER_BYTES and sheet.file_size / path.stat().st_size < 200

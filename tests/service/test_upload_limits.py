@@ -10,8 +10,8 @@ from tests.service.test_bad_input import nothing_stored, post_file
 from tests.workbooks import diluted_bomb, with_macros
 
 
-def test_a_diluted_zip_bomb_upload_is_refused_quickly(fresh, tmp_path):
-    data = diluted_bomb(tmp_path / "annex_a.xlsx", 200 * 1024**2).read_bytes()  # 7 MB, 206 MB of sheet XML
+def test_a_diluted_zip_bomb_upload_is_refused_quickly(fresh, council_file, tmp_path):
+    data = diluted_bomb(tmp_path / "annex_a.xlsx", 200 * 1024**2, council_file).read_bytes()  # 7 MB, 206 MB of sheet XML
     started = time.perf_counter()
     body = assert_error_shape(post_file(fresh, "annex_a.xlsx", data), 422)
     assert time.perf_counter() - started < 5
