@@ -54,7 +54,7 @@ class DatasetDetailSchema(DatasetSchema):
                                                      "recognised), notes"})
     training = fields.Function(
         lambda ds: (ds.report or {}).get("training"), allow_none=True,
-        metadata={"description": "whether the dataset can train: ready (the journey model can), reasons (why not), "
+        metadata={"type": "object", "description": "whether the dataset can train: ready (the journey model can), reasons (why not), "
                                  "generators (per generator, the reasons it cannot; empty when it can); null for a "
                                  "dataset not ingested, or ingested before this was worked out"})
 
