@@ -150,3 +150,35 @@ def test_a_dataset_a_release_in_review_rests_on_cannot_be_deleted(fresh, council
                     json={"decision": "reject", "comment": "Not needed."})
     assert env.client.delete(f"/api/v1/datasets/{ds}", headers=env.h("owner")).status_code == 204
     assert not env.store.dataset_dir(ds).exists() and not env.store.model_path(model).exists()
+
+
+def test_a_deletion_that_fails_half_way_leaves_everything_in_place(fresh, council_file, monkeypatch):
+    """The database write fails after the files were moved out of place: they are moved back, nothing is lost."""
+    from service import operations
+
+    env = fresh
+    ds, _ = ingest(env, council_file)
+    model = train(env, ds)
+    kept = [env.store.dataset_dir(ds), env.store.model_path(model)]
+    before = {p: sorted(x.name for x in p.rglob("*")) if p.is_dir() else p.read_bytes() for p in kept}
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full while writing the audit event")
+
+    monkeypatch.setattr(operations.audit, "record", fail)
+    with pytest.raises(OSError):
+        operations.delete_dataset(env.store, _user(env, "owner"), ds)
+    monkeypatch.undo()
+    assert {p: sorted(x.name for x in p.rglob("*")) if p.is_dir() else p.read_bytes() for p in kept} == before
+    assert list((env.data_dir / "tmp").iterdir()) == []
+    with env.store.read() as s:
+        assert s.get(Dataset, ds).status == "ready" and s.get(TrainedModel, model).status == "ready"
+    assert env.client.delete(f"/api/v1/datasets/{ds}", headers=env.h("owner")).status_code == 204
+    assert not any(p.exists() for p in kept)
+
+
+def _user(env, name: str):
+    from service.orm import User
+
+    with env.store.read() as s:
+        return s.get(User, env.users[name])
