@@ -24,7 +24,7 @@ from tests.web.test_pages_browser import (  # noqa: F401 - fixtures used by name
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 
-def test_a_list_1_only_upload_says_why_it_cannot_train_before_the_train_button(service, browser, tmp_path):
+def test_a_list_1_only_upload_says_why_it_cannot_train_before_the_train_button(service, browser, tmp_path):  # noqa: F811
     out = tmp_path / "csv"
     subprocess.run([sys.executable, "-m", "service.cli", "fixtures", "--children", "300", "--seed", "8", "--format",
                     "csv", "--out", str(out)], check=True, env=service["env"], stdout=subprocess.DEVNULL)
