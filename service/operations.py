@@ -165,11 +165,13 @@ def delete_dataset(store: Store, user: User, dataset_id: str) -> Deleted:
     moved: list[tuple[Path, Path]] = []
     try:
         with store.write() as s:
-            get_dataset(store, s, user, dataset_id)  # owner or admin of its council, else 404
-            ds = store.get(s, Dataset, dataset_id, lock=True)
+            # Rows locked first (PostgreSQL), so that a training or release requested meanwhile waits for this
+            # and then finds the dataset or model deleted, or is seen below.
+            store.get(s, Dataset, dataset_id, lock=True)
+            ds = get_dataset(store, s, user, dataset_id)  # owner or admin of its council, else 404
             if ds.status == "ingesting":
                 raise WorkflowError("the dataset is still being ingested; delete it when its job has finished.", 409)
-            models = store.models_of_dataset(s, ds.id)
+            models = store.models_of_dataset(s, ds.id, lock=True)
             if any(m.status == "training" for m in models):
                 raise WorkflowError("a model is being trained on this dataset; delete it when the training job has "
                                     "finished.", 409)
@@ -235,6 +237,7 @@ def request_model(store: Store, runner, user: User, dataset_id: str, generator: 
     start, end = _declared_window(TrainingSpec(generator=generator, epsilon=epsilon,
                                                window_start=_iso(window_start), window_end=_iso(window_end)))
     with store.write() as s:
+        store.get(s, Dataset, dataset_id, lock=True)  # a deletion of the dataset under way finishes first
         ds = get_dataset(store, s, user, dataset_id)
         if ds.status != "ready":
             raise WorkflowError(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.", 409)
@@ -304,6 +307,7 @@ def request_release(store: Store, runner, user: User, model_id: str, children: i
     if not (purpose or "").strip() or not (recipients or "").strip():
         raise WorkflowError("say what the release is for (purpose) and who will receive it (recipients).", 422)
     with store.write() as s:
+        store.get(s, TrainedModel, model_id, lock=True)  # a deletion of its dataset under way finishes first
         m = get_model(store, s, user, model_id)
         if m.status != "ready":
             raise WorkflowError(f"the model is '{m.status}'; request a release from a trained model.", 409)

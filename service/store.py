@@ -307,8 +307,11 @@ class Store:
             q = q.where(TrainedModel.owner_id == owner_id)
         return list(s.scalars(q))
 
-    def models_of_dataset(self, s: Session, dataset_id: str) -> list[TrainedModel]:
-        return list(s.scalars(select(TrainedModel).where(TrainedModel.dataset_id == dataset_id)))
+    def models_of_dataset(self, s: Session, dataset_id: str, *, lock: bool = False) -> list[TrainedModel]:
+        q = select(TrainedModel).where(TrainedModel.dataset_id == dataset_id)
+        if lock and not self.is_sqlite:
+            q = q.with_for_update()
+        return list(s.scalars(q))
 
     def stale_jobs(self, s: Session, older_than: datetime) -> list[Job]:
         return list(s.scalars(select(Job).where(Job.status == "running",
