@@ -122,7 +122,8 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, as_json: bool, overwrite: boo
                              "again with --month-first.", details=exc.details) from None
     report = result.report.to_dict()
     manifest = {**result.manifest, "report": report}
-    write_dataset(out_dir, Dataset(result.children, result.events, result.episodes, manifest), overwrite=overwrite)
+    write_dataset(out_dir, Dataset(result.children, result.events, result.episodes, manifest,
+                                   result.report.issue_table()), overwrite=overwrite)
     if as_json:
         click.echo(json.dumps({"ok": True, "dataset": str(out_dir), "lineage_hash": result.manifest["lineage_hash"],
                                **report}, indent=2, default=str))

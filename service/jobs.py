@@ -155,7 +155,7 @@ def run_ingest(store: Store, dataset_id: str, progress: Progress) -> None:
     report = result.report.to_dict()
     tmp = store.tmp_path("dataset")
     write_dataset(tmp, DatasetTables(result.children, result.events, result.episodes,
-                                     {**result.manifest, "report": report}))
+                                     {**result.manifest, "report": report}, result.report.issue_table()))
     store.place(tmp, store.dataset_dir(dataset_id))
     with store.write() as s:
         ds = store.get(s, Dataset, dataset_id)

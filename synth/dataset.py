@@ -22,6 +22,7 @@ from synth.errors import DatasetError
 FORMAT = "frontdoor-dataset"
 FORMAT_VERSION = 1
 TABLES = ("children", "events", "episodes")
+ISSUES = "issues.parquet"
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Dataset:
     events: pd.DataFrame
     episodes: pd.DataFrame
     manifest: dict
+    # Every problem the ingest found, row by row (file, sheet, row, column, message, severity; never a cell
+    # value): the manifest's report keeps the groups and the first rows, this keeps them all.
+    issues: pd.DataFrame | None = None
 
     @property
     def lineage_hash(self) -> str:
@@ -55,6 +59,10 @@ def write_dataset(out: Path, dataset: Dataset, *, overwrite: bool = False) -> Pa
     try:
         for name in TABLES:
             getattr(dataset, name).to_parquet(tmp / f"{name}.parquet", index=False)
+        if dataset.issues is not None:
+            issues = dataset.issues.astype({"row": "Int64"}).astype(
+                {c: "string" for c in ("file", "sheet", "column", "message", "severity")})
+            issues.to_parquet(tmp / ISSUES, index=False)
         manifest = {"format": FORMAT, "version": FORMAT_VERSION,
                     "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **dataset.manifest}
         (tmp / "dataset.json").write_text(json.dumps(manifest, indent=2, default=str))
@@ -102,3 +110,16 @@ def read_dataset(path: Path) -> Dataset:
         except Exception:
             raise DatasetError(f"{f}: damaged; ingest the data again.") from None
     return Dataset(tables["children"], tables["events"], tables["episodes"], manifest)
+
+
+def read_issues(path: Path) -> pd.DataFrame | None:
+    """Every problem the ingest of a dataset directory found, row by row, in the report's order; None for a
+    dataset written without them."""
+    f = Path(path) / ISSUES
+    if not f.exists():
+        return None
+    try:
+        issues = pd.read_parquet(f)
+    except Exception:
+        raise DatasetError(f"{f}: damaged; ingest the data again.") from None
+    return issues.sort_values(["severity", "file", "sheet", "row"], kind="mergesort", na_position="first")

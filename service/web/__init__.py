@@ -250,12 +250,30 @@ def dataset_errors(dataset_id: str):
         for e in report.get(f"{kind}_groups", []):
             w.writerow([_cell(x) for x in (kind, e.get("count"), e.get("file"), e.get("sheet"), e.get("rows"),
                                            e.get("column"), e.get("message"))])
-    for kind in ("errors", "warnings"):  # then row by row, as the report keeps them
-        for e in report.get(kind, []):
-            w.writerow([_cell(x) for x in (kind[:-1], 1, e.get("file"), e.get("sheet"), e.get("row"), e.get("column"),
-                                           e.get("message"))])
+    _issue_rows(buf, store, ds)
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="validation-{dataset_id}.csv"'})
+
+
+def _issue_rows(buf, store, ds) -> None:
+    """Row by row after the groups: every row for a dataset that keeps them (synth.dataset.read_issues), else
+    the report's first ones; no cell a spreadsheet would run as a formula."""
+    import pandas as pd
+
+    from synth.bundle import FORMULA_START
+    from synth.dataset import read_issues
+
+    every = read_issues(store.dataset_dir(ds.id)) if ds.status == "ready" else None
+    if every is None:
+        report = ds.report or {}
+        every = pd.DataFrame([{**e, "severity": kind[:-1]} for kind in ("errors", "warnings")
+                              for e in report.get(kind, [])], columns=["severity", "file", "sheet", "row", "column",
+                                                                       "message"])
+    out = every.assign(count=1)[["severity", "count", "file", "sheet", "row", "column", "message"]].astype(object)
+    for col in ("file", "sheet", "column", "message"):
+        text = out[col].where(out[col].notna(), "").astype(str)
+        out[col] = text.where(~text.str.startswith(FORMULA_START), "'" + text)
+    out.to_csv(buf, header=False, index=False, lineterminator="\r\n")
 
 
 def _cell(value):

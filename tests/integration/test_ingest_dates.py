@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from synth.dataset import read_dataset
+from synth.dataset import read_dataset, read_issues
 
 DATE_COLUMNS = {"list_1_contacts.csv": ("Date of Birth", "Date of Contact"),
                 "list_3_referrals.csv": ("Date of Birth", "Date of referral")}
@@ -89,6 +89,8 @@ def test_a_day_first_column_with_some_bad_dates_is_read_and_its_errors_grouped(c
     assert group["summary"].startswith("50 rows: 'Date of Contact' is not a date that can be read")
     assert group["summary"].endswith("(rows 12-61)")
     assert len(report["errors"]) == 50  # the row-level detail is still there
+    kept = read_issues(tmp_path / "ds")  # and kept whole beside the dataset (the report keeps the first 100)
+    assert list(kept.loc[kept["severity"] == "error", "row"]) == list(range(12, 62))
 
     text = cli("ingest", tmp_path / "list_1.csv", "--out", tmp_path / "ds2").output
     assert "error: list_1.csv: 50 rows: 'Date of Contact' is not a date" in text

@@ -131,17 +131,18 @@ def test_errors_csv_gives_the_grouped_problems_first_then_row_by_row(fresh, coun
 
     env = fresh
     df = pd.read_csv(council_csv / "list_1_contacts.csv", dtype=str, keep_default_na=False)
-    df.loc[0:39, "Date of Contact"] = "soon"  # rows 2-41
+    df.loc[0:149, "Date of Contact"] = "soon"  # rows 2-151: more than the report keeps row by row (100)
     df.to_csv(tmp_path / "contacts.csv", index=False)
     ds = ingested(env, tmp_path / "contacts.csv")
     client = web_client(env, "owner")
     said = text_of(client.get(f"/datasets/{ds}").get_data(as_text=True))
-    assert "error 40 (rows 2-41) contacts.csv Date of Contact 'Date of Contact' is not a date" in said
+    assert "error 150 (rows 2-151) contacts.csv Date of Contact 'Date of Contact' is not a date" in said
     rows = list(csv.reader(io.StringIO(client.get(f"/datasets/{ds}/errors.csv").get_data(as_text=True))))
     assert rows[0] == ["severity", "rows affected", "file", "sheet", "row", "column", "message"]
-    assert rows[1][:6] == ["error", "40", "contacts.csv", "", "2-41", "Date of Contact"]
+    assert rows[1][:6] == ["error", "150", "contacts.csv", "", "2-151", "Date of Contact"]
     detail = [r for r in rows[1:] if r[0] == "error" and r[1] == "1"]
-    assert [int(r[4]) for r in detail] == list(range(2, 42))
+    assert [int(r[4]) for r in detail] == list(range(2, 152))  # every row, not only the report's first 100
+    assert all(r[2:4] == ["contacts.csv", ""] and r[5] == "Date of Contact" for r in detail)
 
 
 def test_the_dataset_page_shows_the_reports_notes(fresh, council_csv, tmp_path):
