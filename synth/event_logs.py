@@ -59,17 +59,13 @@ def check_synthetic(children: pd.DataFrame, events: pd.DataFrame) -> None:
                               f"{name}.csv, column child_key); event logs are made from synthetic records only.")
 
 
-def _text(s: pd.Series, kind: str) -> pd.Series:
-    """Values as text (None where missing): integers without a decimal point, booleans as true/false."""
-    missing = s.isna()
+def _text(value, kind: str) -> str:
+    """One value as text: integers without a decimal point, booleans as true/false."""
     if kind == "boolean":
-        out = s.map({True: "true", False: "false"})
-    elif kind == "integer":
-        out = pd.Series(np.where(missing, "0", pd.to_numeric(s, errors="coerce").fillna(0).astype(np.int64).astype(str)),
-                        index=s.index)
-    else:
-        out = s.astype(str)
-    return out.where(~missing, None)
+        return "true" if value else "false"
+    if kind == "integer":
+        return str(int(value))
+    return str(value)
 
 
 def _encode(s: pd.Series, fn) -> pd.Series:
@@ -79,7 +75,8 @@ def _encode(s: pd.Series, fn) -> pd.Series:
 
 
 def _iso(dates: pd.Series) -> pd.Series:
-    return pd.to_datetime(dates).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 UTC timestamps, formatted once per distinct day."""
+    return _encode(pd.to_datetime(dates), lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _ordered(events: pd.DataFrame) -> pd.DataFrame:
@@ -95,9 +92,8 @@ def _ocel_attributes(df: pd.DataFrame, spec: list[tuple[str, str]], time: str | 
     """Each row's `"attributes":[...]` JSON (missing values left out)."""
     suffix = f',"time":"{time}"}}' if time else "}"
     out = pd.Series("", index=df.index)
-    for col, kind in spec:
-        value = _encode(_text(df[col], kind), json.dumps)
-        piece = f',{{"name":"{col}","value":' + value + suffix
+    for col, kind in spec:  # each distinct value's whole piece made once, then one concatenation per column
+        piece = _encode(df[col], lambda v, c=col, k=kind: f',{{"name":"{c}","value":{json.dumps(_text(v, k))}{suffix}')
         out = out + piece.fillna("")
     return '"attributes":[' + out.str[1:] + "]"
 
@@ -149,9 +145,10 @@ XES_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 def _xes_attributes(df: pd.DataFrame, spec: list[tuple[str, str]], rename: dict[str, str] | None = None) -> pd.Series:
     out = pd.Series("", index=df.index)
     for col, kind in spec:
-        value = _encode(_text(df[col], kind), lambda v: escape(v, quote=True))
         key = (rename or {}).get(col, col)
-        out = out + (f'<{XES_TAG[kind]} key="{key}" value="' + value + '"/>').fillna("")
+        piece = _encode(df[col], lambda v, k=key, t=XES_TAG[kind], kd=kind:
+                        f'<{t} key="{k}" value="{escape(_text(v, kd), quote=True)}"/>')
+        out = out + piece.fillna("")
     return out
 
 
