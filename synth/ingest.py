@@ -80,7 +80,7 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)
     # Sheets or files that hold no list Frontdoor reads: {"file", "sheet", "why"}; each is also a warning.
     ignored: list[dict] = field(default_factory=list)
-    lists_missing: list[int] = field(default_factory=list)  # Annex A lists found in no file
+    lists_missing: list[int] = field(default_factory=list)  # Annex A lists found in no file, or without rows
     misread_dates: list[dict] = field(default_factory=list)  # date columns in the other order (note_date_order)
     training: dict | None = None  # synth.readiness.training_readiness
     standard: str | None = None  # "Annex A" or "SSD"
@@ -103,9 +103,8 @@ class IngestReport:
         self._whole(table.file, table.sheet, f"not read as any Annex A list: {why}; none of its rows is used")
 
     def list_missing(self, annex: AnnexList, message: str) -> None:
-        """An Annex A list found in no file (or with no rows): a warning naming what the journeys will lack."""
-        if not message.startswith(f"{annex.label} has no rows"):
-            self.lists_missing.append(annex.number)
+        """An Annex A list found in no file, or only without rows: a warning naming what the journeys will lack."""
+        self.lists_missing.append(annex.number)
         self._whole(None, None, message)
 
     def _whole(self, file: str | None, sheet: str | None, message: str) -> None:

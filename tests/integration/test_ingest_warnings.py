@@ -83,3 +83,15 @@ def test_a_tiny_dataset_cannot_train_any_generator(cli, small_council, tmp_path)
     assert code == 0
     assert all(any("too small to train on" in r for r in reasons)
                for reasons in report["training"]["generators"].values())
+
+
+def test_a_list_given_without_rows_is_warned_of(cli, small_council, tmp_path):
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for f in small_council.glob("list_*.csv"):
+        text = f.read_text()
+        (folder / f.name).write_text(text.splitlines()[0] + "\n" if f.name.startswith("list_4") else text)
+    code, report = cli.json("ingest", folder, "--out", tmp_path / "ds")
+    assert code == 0 and report["lists_missing"] == [4]
+    assert report["list_warnings"] == [report["list_warnings"][0]]
+    assert report["list_warnings"][0].startswith("List 4 (Assessments) has no rows (no assessments")
