@@ -86,6 +86,10 @@ def _reason(exc: Exception) -> str:
         return exc.message
     if isinstance(exc, JobFailed):
         return str(exc)
+    from service.disk import DISK_FULL_MESSAGE, is_disk_full
+
+    if is_disk_full(exc):
+        return DISK_FULL_MESSAGE
     return f"internal error ({type(exc).__name__}); the job was stopped and nothing it made was kept."
 
 

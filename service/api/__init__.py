@@ -154,6 +154,11 @@ def init_app(app: Flask) -> FrontdoorApi:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return api.handle_http_exception(exc)
+        from service.disk import DISK_FULL_MESSAGE, is_disk_full
+
+        if is_disk_full(exc):
+            log.error("disk full on %s %s: %s", request.method, request.path, exc)
+            return error_response(507, DISK_FULL_MESSAGE)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal error; it has been logged. Try again, or tell the service's "
                                    "administrator what you were doing.")
