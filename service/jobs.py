@@ -147,16 +147,18 @@ def run_ingest(store: Store, dataset_id: str, progress: Progress) -> None:
     from synth.ingest import ingest
 
     files = sorted(p for p in store.upload_dir(dataset_id).iterdir() if p.is_file())
+    with store.read() as s:  # what the uploader asked for (operations.upload_dataset), kept in the report
+        options = dict((store.get(s, Dataset, dataset_id).report or {}).get("options") or {})
     progress(10, f"reading and validating {len(files)} file(s)")
     try:
-        result = ingest(files, store.pseudonym_key())
+        result = ingest(files, store.pseudonym_key(), month_first=options.get("dates") == "month-first")
     except ValidationError as exc:
         with store.write() as s:
             ds = store.get(s, Dataset, dataset_id)
-            ds.report = {"errors": exc.details[:100], "message": exc.message}
+            ds.report = {"errors": exc.details[:100], "message": exc.message, "options": options}
         raise
     progress(70, "writing the canonical tables")
-    report = result.report.to_dict()
+    report = {**result.report.to_dict(), "options": options}
     tmp = store.tmp_path("dataset")
     write_dataset(tmp, DatasetTables(result.children, result.events, result.episodes,
                                      {**result.manifest, "report": report}, result.report.issue_table()))

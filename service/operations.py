@@ -57,14 +57,18 @@ def _new_job(store: Store, s, runner, kind: str, target_type: str, target_id: st
 
 
 # -- datasets ---------------------------------------------------------------------------------
-def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Upload]) -> tuple[Dataset, Job]:
+def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Upload],
+                   dates: str = "day-first") -> tuple[Dataset, Job]:
     """Save uploaded Annex A files, check they can be read and hold Annex A lists, and start the ingest.
-    Refuses (and keeps nothing) when a file is not a readable Annex A workbook or CSV."""
+    Refuses (and keeps nothing) when a file is not a readable Annex A workbook or CSV. `dates`:
+    'day-first' (dd/mm/yyyy, the default) or 'month-first' (text dates written mm/dd/yyyy)."""
     from synth.errors import InputFileError, ValidationError
     from synth.ingest import check_one_standard, identify_list, why_unrecognised
     from synth.readers import read_headers
 
     require(user, "dataset:create")
+    if dates not in ("day-first", "month-first"):
+        raise WorkflowError("dates must be 'day-first' (dd/mm/yyyy, the default) or 'month-first' (mm/dd/yyyy).", 422)
     name = (name or "").strip()
     if not name:
         raise WorkflowError("give the dataset a name.", 422)
@@ -112,7 +116,7 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
     try:
         with store.write() as s:
             ds = Dataset(id=dataset_id, council_id=user.council_id, name=name[:200], owner_id=user.id,
-                         status="ingesting",
+                         status="ingesting", report={"options": {"dates": dates}},
                          files=[{"name": f.name, "bytes": (store.upload_dir(dataset_id) / f.name).stat().st_size}
                                 for f in files])
             s.add(ds)

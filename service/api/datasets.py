@@ -24,14 +24,20 @@ class Datasets(MethodView):
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["name", "file"],
         "properties": {"name": {"type": "string"}, "file": {"type": "array", "items": {"type": "string",
-                                                                                       "format": "binary"}}}}}}})
+                                                                                       "format": "binary"}},
+                       "dates": {"type": "string", "enum": ["day-first", "month-first"], "default": "day-first",
+                                 "description": "how the files write text dates: day-first (dd/mm/yyyy, as Annex "
+                                                "A guidance) or month-first (mm/dd/yyyy). A date column written "
+                                                "the other way is refused, never read with day and month "
+                                                "swapped."}}}}}})
     def post(self):
         """Upload one or more Annex A files (`file` parts) with a `name`; the ingest runs as a job (202)."""
         if not request.content_type or not request.content_type.startswith("multipart/form-data"):
             raise WorkflowError("upload as multipart/form-data with a 'name' field and one or more 'file' parts.",
                                 415)
         uploads = [operations.Upload(f.filename, f.stream) for f in request.files.getlist("file")]
-        ds, job = operations.upload_dataset(store(), runner(), user(), request.form.get("name", ""), uploads)
+        ds, job = operations.upload_dataset(store(), runner(), user(), request.form.get("name", ""), uploads,
+                                            request.form.get("dates") or "day-first")
         return {"dataset": DatasetSchema().dump(ds), "job": JobSchema().dump(job)}, 202
 
 

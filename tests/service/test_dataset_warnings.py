@@ -158,3 +158,33 @@ def test_the_dataset_page_shows_the_reports_notes(fresh, council_csv, tmp_path):
     assert any("have a different sex in different rows" in n for n in notes)
     said = text_of(web_client(env, "owner").get(f"/datasets/{ds}").get_data(as_text=True))
     assert "Notes" in said and "have a different sex in different rows" in said
+
+
+def test_an_upload_marked_month_first_is_read_so_and_says_so(fresh, council_csv, tmp_path):
+    import pandas as pd
+
+    env = fresh
+    df = pd.read_csv(council_csv / "list_1_contacts.csv", dtype=str, keep_default_na=False)
+    for col in ("Date of Birth", "Date of Contact"):
+        df[col] = pd.to_datetime(df[col], format="%d/%m/%Y", errors="coerce").dt.strftime("%m/%d/%Y").fillna("")
+    df.to_csv(tmp_path / "contacts.csv", index=False)
+
+    def post(dates: str | None):
+        with open(tmp_path / "contacts.csv", "rb") as f:
+            data = {"name": "US dates", "file": (f, "contacts.csv"), **({"dates": dates} if dates else {})}
+            return env.client.post("/api/v1/datasets", headers=env.h("owner"), data=data,
+                                   content_type="multipart/form-data")
+
+    body = assert_error_shape(post("american"), 422)
+    assert "dates must be 'day-first'" in body["error"]
+    r = post("month-first")
+    assert r.status_code == 202, r.get_json()
+    assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
+    ds = r.get_json()["dataset"]["id"]
+    got = env.client.get(f"/api/v1/datasets/{ds}", headers=env.h("owner")).get_json()
+    uk = env.client.get(f"/api/v1/datasets/{ingested(env, council_csv / 'list_1_contacts.csv')}",
+                        headers=env.h("owner")).get_json()
+    assert got["report"]["options"] == {"dates": "month-first"} and got["report"]["errors_total"] == 0
+    assert got["counts"] == uk["counts"]  # the same children, events and journeys as the day-first file
+    said = text_of(web_client(env, "owner").get(f"/datasets/{ds}").get_data(as_text=True))
+    assert "Text dates were read month-first (mm/dd/yyyy), as asked at upload." in said
