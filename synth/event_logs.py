@@ -17,11 +17,14 @@ pseudonym is 16 hex digits), so a real dataset passed by mistake stops the bundl
   declares none.
 
 Events of one day share a timestamp (records are dated to the day); `step` keeps their order.
-The logs are built as strings, column by column (no loop over rows): 150,000 children in seconds.
+The logs are built as strings, column by column (no loop over rows; each distinct value's text made once),
+and encoded 50,000 rows at a time so that memory stays near the size of the log itself: 150,000 children in
+seconds (`tests/integration/test_bundle_exports.py` prints the times).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from html import escape
@@ -34,6 +37,7 @@ from synth.stages import STAGE_LABELS, STAGES
 
 SYNTHETIC_KEY = re.compile(r"^[a-z]{3}[0-9]{4}-[0-9]{7}$")
 STATIC_TIME = "1970-01-01T00:00:00Z"
+CHUNK_ROWS = 50_000  # rows made and encoded at a time: bounds the memory of a log of any size
 
 # (column, OCEL/XES type) of each table carried into the logs.
 CHILD_ATTRIBUTES = [("sex", "string"), ("ethnicity_group", "string"), ("age_at_first_contact", "integer"),
@@ -48,9 +52,9 @@ EVENT_ATTRIBUTES = [("stage", "string"), ("step", "integer"), ("source", "string
 XES_TAG = {"string": "string", "integer": "int", "boolean": "boolean"}
 
 
-def check_synthetic(children: pd.DataFrame, events: pd.DataFrame) -> None:
-    """Refuse anything but synthetic children: every child key must be a generator's synthetic key."""
-    for name, df in (("children", children), ("events", events)):
+def check_synthetic(**tables: pd.DataFrame) -> None:
+    """Refuse anything but synthetic children: every child key of every table must be a generator's synthetic key."""
+    for name, df in tables.items():
         keys = df["child_key"].astype(str)
         bad = ~keys.str.match(SYNTHETIC_KEY.pattern)
         if bad.any():
@@ -102,30 +106,51 @@ def _types(names: list[str], spec: list[tuple[str, str]]) -> list[dict]:
     return [{"name": n, "attributes": [{"name": c, "type": k} for c, k in spec]} for n in names]
 
 
+def _event_rows(ev: pd.DataFrame) -> pd.Series:
+    """OCEL JSON of events (`ev.index` numbers them: ids e1, e2, ...)."""
+    label = _encode(ev["stage"].map(STAGE_LABELS).fillna(ev["stage"]), json.dumps)
+    # Synthetic keys (checked) need no JSON escaping.
+    return ('{"id":"e' + pd.Series((ev.index + 1).astype(str), index=ev.index) + '","type":' + label +
+            ',"time":"' + _iso(ev["date"]) + '",' + _ocel_attributes(ev, EVENT_ATTRIBUTES, None) +
+            ',"relationships":[{"objectId":"' + ev["child_key"] + '","qualifier":"child"},{"objectId":"' +
+            _journey_ids(ev) + '","qualifier":"journey"}]}')
+
+
+def _child_rows(kids: pd.DataFrame) -> pd.Series:
+    return ('{"id":"' + kids["child_key"] + '","type":"child",' + _ocel_attributes(kids, CHILD_ATTRIBUTES, STATIC_TIME)
+            + ',"relationships":[]}')
+
+
+def _journey_rows(eps: pd.DataFrame) -> pd.Series:
+    return ('{"id":"' + _journey_ids(eps) + '","type":"journey",' +
+            _ocel_attributes(eps, JOURNEY_ATTRIBUTES, STATIC_TIME) + ',"relationships":[{"objectId":"' +
+            eps["child_key"] + '","qualifier":"journey of"}]}')
+
+
+def _write_rows(out: io.BytesIO, frames: list[tuple[pd.DataFrame, object]], sep: str) -> None:
+    """Rows of each frame, made and encoded `CHUNK_ROWS` at a time (bounded memory), joined by `sep`."""
+    first = True
+    for df, make in frames:
+        for i in range(0, len(df), CHUNK_ROWS):
+            rows = make(df.iloc[i:i + CHUNK_ROWS])
+            out.write(((("" if first else sep) + sep.join(rows.tolist()))).encode("utf-8"))
+            first = False
+
+
 def ocel_json(children: pd.DataFrame, episodes: pd.DataFrame, events: pd.DataFrame) -> bytes:
     """The synthetic tables as an OCEL 2.0 JSON log (UTF-8 bytes)."""
-    check_synthetic(children, events)
-    ev = _ordered(events)
-    child_id = _encode(ev["child_key"].astype(str), json.dumps)
-    journey_id = _encode(_journey_ids(ev), json.dumps)
-    label = _encode(ev["stage"].map(STAGE_LABELS).fillna(ev["stage"]), json.dumps)
-    event_rows = ('{"id":"e' + pd.Series(np.arange(1, len(ev) + 1).astype(str)) + '","type":' + label +
-                  ',"time":"' + _iso(ev["date"]) + '",' + _ocel_attributes(ev, EVENT_ATTRIBUTES, None) +
-                  ',"relationships":[{"objectId":' + child_id + ',"qualifier":"child"},{"objectId":' + journey_id +
-                  ',"qualifier":"journey"}]}')
-    kids = children.reset_index(drop=True)
-    child_rows = ('{"id":' + _encode(kids["child_key"].astype(str), json.dumps) + ',"type":"child",' +
-                  _ocel_attributes(kids, CHILD_ATTRIBUTES, STATIC_TIME) + ',"relationships":[]}')
-    eps = episodes.reset_index(drop=True)
-    journey_rows = ('{"id":' + _encode(_journey_ids(eps), json.dumps) + ',"type":"journey",' +
-                    _ocel_attributes(eps, JOURNEY_ATTRIBUTES, STATIC_TIME) + ',"relationships":[{"objectId":' +
-                    _encode(eps["child_key"].astype(str), json.dumps) + ',"qualifier":"journey of"}]}')
+    check_synthetic(children=children, episodes=episodes, events=events)
     stage_labels = [STAGE_LABELS[s] for s in STAGES]
     head = {"objectTypes": _types(["child"], CHILD_ATTRIBUTES) + _types(["journey"], JOURNEY_ATTRIBUTES),
             "eventTypes": _types(stage_labels, EVENT_ATTRIBUTES)}
-    parts = [json.dumps(head)[:-1], ',"objects":[', ",\n".join([*child_rows, *journey_rows]), '],"events":[',
-             ",\n".join(event_rows), "]}\n"]
-    return "".join(parts).encode("utf-8")
+    out = io.BytesIO()
+    out.write((json.dumps(head)[:-1] + ',"objects":[').encode())
+    _write_rows(out, [(children.reset_index(drop=True), _child_rows), (episodes.reset_index(drop=True), _journey_rows)],
+                ",\n")
+    out.write(b'],"events":[')
+    _write_rows(out, [(_ordered(events), _event_rows)], ",\n")
+    out.write(b"]}\n")
+    return out.getvalue()
 
 
 # ------------------------------------------------------------------------------------------------ XES
@@ -152,22 +177,35 @@ def _xes_attributes(df: pd.DataFrame, spec: list[tuple[str, str]], rename: dict[
     return out
 
 
+def _trace_heads(children: pd.DataFrame, episodes: pd.DataFrame) -> pd.Series:
+    """Each journey's `<trace>` opening with its attributes and its child's, by journey id."""
+    eps = episodes.merge(children, on="child_key", how="left", suffixes=("", "_child"))
+    ids = _journey_ids(eps)
+    heads = ('<trace><string key="concept:name" value="' + ids + '"/><string key="child" value="' + eps["child_key"] +
+             '"/>' + _xes_attributes(eps, JOURNEY_ATTRIBUTES + CHILD_ATTRIBUTES) + "\n")
+    return pd.Series(heads.to_numpy(), index=ids.to_numpy()).groupby(level=0).first()
+
+
 def xes(children: pd.DataFrame, episodes: pd.DataFrame, events: pd.DataFrame) -> bytes:
     """The synthetic tables as an XES log (UTF-8 bytes): one trace per journey."""
-    check_synthetic(children, events)
+    check_synthetic(children=children, episodes=episodes, events=events)
     ev = _ordered(events)
     jid = _journey_ids(ev)
-    label = _encode(ev["stage"].map(STAGE_LABELS).fillna(ev["stage"]), lambda v: escape(v, quote=True))
-    event_xml = ('<event><string key="concept:name" value="' + label + '"/><date key="time:timestamp" value="' +
-                 _iso(ev["date"]) + '"/>' + _xes_attributes(ev, EVENT_ATTRIBUTES, {"team": "org:group"}) +
-                 "</event>\n")
-    eps = episodes.merge(children, on="child_key", how="left", suffixes=("", "_child"))
-    trace_head = ('<trace><string key="concept:name" value="' + _encode(_journey_ids(eps), escape) +
-                  '"/><string key="child" value="' + _encode(eps["child_key"].astype(str), escape) + '"/>' +
-                  _xes_attributes(eps, JOURNEY_ATTRIBUTES + CHILD_ATTRIBUTES) + "\n")
-    head = pd.Series(trace_head.to_numpy(), index=_journey_ids(eps)).groupby(level=0).first()
-    first = jid.ne(jid.shift()).to_numpy()
-    last = jid.ne(jid.shift(-1)).to_numpy()
-    opening = jid.map(head).fillna('<trace><string key="concept:name" value="' + jid.map(escape) + '"/>\n')
-    rows = opening.where(first, "") + event_xml + np.where(last, "</trace>\n", "")
-    return (XES_HEAD + "".join(rows.tolist()) + "</log>\n").encode("utf-8")
+    ev["_first"] = jid.ne(jid.shift()).to_numpy()
+    ev["_last"] = jid.ne(jid.shift(-1)).to_numpy()
+    heads = _trace_heads(children, episodes)
+
+    def rows(part: pd.DataFrame) -> pd.Series:
+        ids = _journey_ids(part)
+        label = _encode(part["stage"].map(STAGE_LABELS).fillna(part["stage"]), lambda v: escape(v, quote=True))
+        event_xml = ('<event><string key="concept:name" value="' + label + '"/><date key="time:timestamp" value="' +
+                     _iso(part["date"]) + '"/>' + _xes_attributes(part, EVENT_ATTRIBUTES, {"team": "org:group"}) +
+                     "</event>\n")
+        opening = ids.map(heads).fillna('<trace><string key="concept:name" value="' + ids + '"/>\n')
+        return opening.where(part["_first"], "") + event_xml + np.where(part["_last"], "</trace>\n", "")
+
+    out = io.BytesIO()
+    out.write(XES_HEAD.encode())
+    _write_rows(out, [(ev, rows)], "")
+    out.write(b"</log>\n")
+    return out.getvalue()
