@@ -9,11 +9,12 @@
 
 Record-level thresholds are the same in every profile: they concern the synthetic children, not
 the tables. A check is `review` between its pass and fail thresholds. Real children in the release
-(exact or near copies, against every real child): fail at an estimated 0.5% of the synthetic children
-(2.5+ standard errors above chance), review from 0.1%; exact copies beyond chance fail at p < 0.001. Membership
+(exact or near copies, against every real child): from an estimated 0.1% of the synthetic children, fail when
+that is 2.5+ standard errors above chance, else review; exact copies beyond chance fail at p < 0.001. Membership
 inference fails above 3% true positives at 1% false positives (when significant). Anonymeter's risks
 fail only when their whole 95% interval lies above the fail threshold. Version 2.0 of every profile
-brought the near-match, exact-copy and membership rules (issue 11).
+brought the near-match, exact-copy and membership rules (issue 11); 2.1 fails a significant excess of real
+children from 0.1% rather than from 0.5% (a 0.5% leak estimated just under 0.5% went to review).
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ class Profile:
     dominance_n: int = 2
     dominance_k: float = 0.90
     p_ratio: float | None = None
-    # Record-level (pass threshold, fail threshold).
-    real_share: tuple[float, float] = (0.001, 0.005)  # estimated share of synthetic children that are real
+    # Record-level. Estimated share of the synthetic children that are real: below it, pass; at or above it,
+    # fail when the excess over chance is significant (`significance_z`), else review. (Until profile 2.1 a
+    # release failed only from 0.5% *and* significant: a 0.5% leak, estimated at 0.48% +/- 0.16%, z 3.0, was
+    # sent to review on one pseudonym key and failed on another.)
+    real_share: float = 0.001
     # Children near the window's edges, where chance is understated (the gate benchmark reports a
     # genuine 150,000-children sample's edge share): (review, fail) on their own estimate.
     edge_real_share: tuple[float, float] = (0.02, 0.05)
-    significance_z: float = 2.5  # a share at the fail threshold fails only this many standard errors above chance
+    significance_z: float = 2.5  # a share above the pass threshold fails when this many standard errors above chance
     verbatim_p: tuple[float, float] = (0.01, 0.001)  # exact copies: review below the first p-value, fail below the second
     mia_tpr_at_1pct: float = 0.03  # membership attack: true-positive rate at 1% false positives
     exposed_flagged_review: int = 2  # of the 10 most exposed training children flagged at 1% FPR
@@ -54,16 +58,16 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "default": Profile("default", "2.0", "Frontdoor's own rules: rule of 10, rounding to 5 and 10, zeros in small views "
+    "default": Profile("default", "2.1", "Frontdoor's own rules: rule of 10, rounding to 5 and 10, zeros in small views "
                        "suppressed.", min_cell=10, round_counts=5, round_totals=10, zero_view_size=50,
                        zeros_always_disclosive=False),
-    "dfe": Profile("dfe", "2.0", "DfE children's social care statistics: counts of 1 to 5 shown as c, with secondary "
+    "dfe": Profile("dfe", "2.1", "DfE children's social care statistics: counts of 1 to 5 shown as c, with secondary "
                    "suppression; totals rounded to the nearest 10.", min_cell=6, round_counts=1, round_totals=10,
                    zero_view_size=None, zeros_always_disclosive=False),
-    "opensafely": Profile("opensafely", "2.0", "OpenSAFELY: counts of 7 or fewer redacted, everything else rounded "
+    "opensafely": Profile("opensafely", "2.1", "OpenSAFELY: counts of 7 or fewer redacted, everything else rounded "
                           "to the nearest 5.", min_cell=8, round_counts=5, round_totals=5, zero_view_size=None,
                           zeros_always_disclosive=False),
-    "acro": Profile("acro", "2.0", "ACRO/SACRO output checking: at least 10 contributors per cell, zeros treated as "
+    "acro": Profile("acro", "2.1", "ACRO/SACRO output checking: at least 10 contributors per cell, zeros treated as "
                     "disclosive, dominance n=2 k=90%, p-ratio 10%.", min_cell=10, round_counts=5, round_totals=10,
                     zero_view_size=None, zeros_always_disclosive=True, p_ratio=0.10),
 }

@@ -14,8 +14,11 @@ What it learns (all as tables of counts, saved as Parquet, no pickles):
   sampled value never passes its bound, and an episode is cut (left open) before it would outlast
   the 10th longest child's (see `_durations`; the release gate checks the same, in
   synth.disclosure.extremes);
-- details: sources per episode, a home team per child and how each stage's team relates to it,
-  need codes, categories of abuse, closure reasons, list numbers and derived flags.
+- factors by (stage, source group, next stage) on the levels that back off past the source, so a
+  referral source's effect on what follows is kept where contexts are too small to hold it;
+- details: sources per episode (by age band and history), a home team per child and how each
+  stage's team relates to it, need codes, categories of abuse, closure reasons, list numbers and
+  derived flags.
 
 Sampling walks every synthetic episode through the stages at once (vectorised over episodes).
 Only moves the grammar allows have counts, an episode ends (END) only at an exit stage and days
@@ -71,7 +74,9 @@ VOCAB = {
 # reached the lists that record it (assessment on: DISABILITY_STAGES); below them it is "*", since a
 # disability is recorded *because* of where a journey went. UASC status and missing episodes are
 # drawn after the journey (synth.models.attributes.RecordedAttributes). The episode's source group
-# is drawn when it starts. Each level learns from what the finer ones left (`_level_rows`).
+# is drawn when it starts, by the child's age band and the episode's history. Each level learns
+# from what the finer ones left (`_level_rows`); the levels without the source carry factors by
+# (stage, source group, next) fitted on the moves that back off to them (`_source_factors`).
 LEVELS = (
     ("prev", "cur", "history", "intensity", "age_band", "source", "disability"),
     ("prev", "cur", "history", "intensity", "age_band", "disability"),
@@ -178,6 +183,22 @@ class _Lookup:
             cdf = np.cumsum(weights[keep], axis=1) / totals[keep, None]
             self.tables.append((uniq[keep], cdf))
         self.factors: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
+        self.adjust: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def set_adjust(self, factors: pd.DataFrame | None, var: str = "source") -> None:
+        """Factors per (cur, `var`, outcome) on the levels that do not hold `var`: see
+        `_source_factors`."""
+        self.adjust = None
+        if factors is None or factors.empty:
+            return
+        index = {o: i for i, o in enumerate(self.outcomes)}
+        level = ("cur", var)
+        keys = _pack({v: _codes(factors[v], v) for v in level}, level)
+        uniq, inv = np.unique(keys, return_inverse=True)
+        matrix = np.ones((len(uniq), len(self.outcomes)))
+        matrix[inv, factors["next"].map(index).to_numpy(dtype=np.int64)] = factors["factor"].to_numpy(float)
+        without = np.array([var not in lv for lv in self.levels])
+        self.adjust = (uniq, matrix, without)
 
     def set_factors(self, factors: pd.DataFrame | None) -> None:
         """Multiplicative factors on the outcome weights by margin (`margin` "cur|age_band", its
@@ -199,7 +220,7 @@ class _Lookup:
         """One outcome per row; with `within` (lowest, highest outcome index per row), drawn from
         the distribution conditioned on lying between them (where it has weight there)."""
         n = len(next(iter(codes.values())))
-        if self.factors and within is None:
+        if (self.factors or self.adjust is not None) and within is None:
             return self._sample_factored(rng, codes, n, fallback)
         out = np.full(n, -1, dtype=np.int64)
         u = rng.random(n)
@@ -223,11 +244,13 @@ class _Lookup:
         return _with_fallback(out, fallback)
 
     def _sample_factored(self, rng: np.random.Generator, codes: dict[str, np.ndarray], n: int, fallback) -> np.ndarray:
-        """As `sample`, with each row's distribution (from its finest level) times its factors."""
+        """As `sample`, with each row's distribution (from its finest level) times its factors (and,
+        on a level without the source, its source factor: `set_adjust`)."""
         weights = np.zeros((n, len(self.outcomes)))
         found = np.zeros(n, dtype=bool)
+        at = np.full(n, -1, dtype=np.int64)
         u = rng.random(n)
-        for level, (keys, cdf) in zip(self.levels, self.tables):
+        for li, (level, (keys, cdf)) in enumerate(zip(self.levels, self.tables)):
             todo = np.flatnonzero(~found)
             if not len(todo) or not len(keys):
                 continue
@@ -236,6 +259,14 @@ class _Lookup:
             hit = keys[pos] == k
             weights[todo[hit]] = np.diff(cdf[pos[hit]], axis=1, prepend=0.0)
             found[todo[hit]] = True
+            at[todo[hit]] = li
+        if self.adjust is not None and "source" in codes:
+            keys, matrix, without = self.adjust
+            rows = np.flatnonzero(found & without[np.maximum(at, 0)])
+            k = _pack({v: codes[v][rows] for v in ("cur", "source")}, ("cur", "source"))
+            pos = np.clip(np.searchsorted(keys, k), 0, len(keys) - 1)
+            hit = keys[pos] == k
+            weights[rows[hit]] *= matrix[pos[hit]]
         for level, keys, matrix in self.factors:
             if not all(v in codes for v in level):
                 continue
@@ -283,12 +314,15 @@ class JourneyModel(Generator):
         moves = _moves(ev, eps, ctx.assign(disability=kids["disability"].astype(str).to_numpy()), window)
 
         tables: dict[str, pd.DataFrame] = {}
-        tables["transitions"] = _transitions(moves, spec.min_children)
+        tables["transitions"], source_factors = _transitions(moves, spec.min_children)
+        if source_factors is not None:
+            tables["source_factors"] = source_factors
         tables["durations"], tables["duration_bounds"] = _durations(moves, spec.min_children, tail)
         starts, lc_share = _starts(eps, window, kids, tail)
         tables["starts"] = starts
         tables["repeats"], tables["gaps"] = _repeats(eps, window, kids, tail)
-        tables["details"] = _details(ev, eps)
+        eps["age_band"] = eps["child_key"].map(ctx.set_index("child_key")["age_band"]).to_numpy()
+        tables["details"] = _details(ev, eps, spec.min_children)
         reached = prepare.reach(ev, kids["child_key"])
         tables["recorded"] = RecordedAttributes.fit(kids, reached, spec.rare_threshold).table
         attributes = SDVAttributes(spec.attributes, columns=(*ATTRIBUTE_COLUMNS, "intensity")).fit(
@@ -296,6 +330,7 @@ class JourneyModel(Generator):
         params = {
             "window": window.to_dict(), "min_children": spec.min_children, "lc_share": lc_share,
             "private": False, "attributes": spec.attributes, "context": ["source", "disability"],
+            "source_by_age": True,  # episode source groups drawn by age band (see _episode_sources)
             "levels": [list(x) for x in (*LEVELS, LEVELS[-1])],  # the last: every move (see _level_rows)
             "duration_levels": [list(x) for x in DURATION_LEVELS],
             "day_bins": DAY_BINS.tolist(), "privacy": None,
@@ -402,6 +437,7 @@ class JourneyModel(Generator):
         levels = tuple(tuple(x) for x in self.params["levels"])
         self._next = _Lookup(self.tables["transitions"], levels, list(TOKENS), "next")
         self._next.set_factors(self.tables.get("rake"))
+        self._next.set_adjust(self.tables.get("source_factors"))
         dlevels = tuple(tuple(x) for x in self.params["duration_levels"])
         self.day_bins = np.array(self.params.get("day_bins", DAY_BINS), dtype=np.int64)
         self._days = _Lookup(self.tables["durations"], dlevels, list(range(len(self.day_bins) - 1)), "bin")
@@ -481,9 +517,10 @@ class JourneyModel(Generator):
         referred_before = np.zeros(n_children, dtype=np.int64)  # per child: episodes that reached a referral
         dp = self.params["private"]
 
+        ages = ctx["age_band"].to_numpy().astype(str)
         records = []
         while len(child):
-            sources = self._episode_sources(rng, history, lc)
+            sources = self._episode_sources(rng, history, lc, ages[child])
             ev, exited, end_day, referred = self._walk(rng, child, episode_no, history, lc, start_day,
                                                        child_codes, w_end, w_start, sources, disability)
             records.append(ev)
@@ -510,12 +547,29 @@ class JourneyModel(Generator):
             start_day, lc = new_start[again], np.zeros(int(again.sum()), dtype=bool)
         return pd.concat(records, ignore_index=True).sort_values(["child", "episode_no", "step"], kind="mergesort")
 
-    def _episode_sources(self, rng, history: np.ndarray, lc: np.ndarray) -> np.ndarray | None:
-        """Each starting episode's source group (None for a model that draws sources afterwards)."""
+    def _episode_sources(self, rng, history: np.ndarray, lc: np.ndarray,
+                         ages: np.ndarray | None = None) -> np.ndarray | None:
+        """Each starting episode's source group (None for a model that draws sources afterwards):
+        given the child's age band and the episode's history where the model learnt them
+        (`_details`: contexts of min_children children), else by the age band alone, else by
+        history alone. Who refers a child depends on its age (schools refer school-age children),
+        and so, through the age effects on every later stage, does what follows: drawn by history
+        alone, the sources were spread evenly over the ages (at Moorside 31% of the synthetic
+        school-referred S47s were of children under 5, 6% of the real ones), and the synthetic
+        S47 -> ICPC gap between sources was about a third of the real one."""
         if "source" not in self.params.get("context", ()) or "source_group" not in self._details:
             return None
         ctx = np.where(lc, "LC", history.astype(str)).astype(object)
-        return self._detail(rng, "source_group", ctx, np.full(len(ctx), "*", dtype=object))
+        wide = np.full(len(ctx), "*", dtype=object)
+        if ages is None or not self.params.get("source_by_age"):
+            return self._detail(rng, "source_group", ctx, wide)
+        aged = np.char.add(np.char.add("a:", ages.astype(str)), "|")
+        out = self._detail(rng, "source_group", np.char.add(aged, ctx.astype(str)).astype(object),
+                           np.char.add(aged, "*").astype(object))
+        miss = np.flatnonzero(pd.isna(out))
+        if len(miss):
+            out[miss] = self._detail(rng, "source_group", ctx[miss], wide[miss])
+        return out
 
     def _walk(self, rng, child, episode_no, history, lc, start_day, child_codes, w_end, w_start,
               sources: np.ndarray | None = None, disability: np.ndarray | None = None):
@@ -785,15 +839,18 @@ def _level_table(parts: list[pd.DataFrame], noisy: bool = False) -> pd.DataFrame
     return out
 
 
-def _level_rows(moves: pd.DataFrame, levels, outcome: str, min_children: int, value: str = "count") -> pd.DataFrame:
+def _level_rows(moves: pd.DataFrame, levels, outcome: str, min_children: int, value: str = "count",
+                level_of: np.ndarray | None = None) -> pd.DataFrame:
     """Count rows of every level, each learnt from its residual: the moves whose context no finer
     level kept (a context is kept when it holds `min_children` children; the coarsest level keeps
     all it has). A context that backs off then takes the distribution of the contexts that back off
     with it, not of all of them, so the mixture of levels reproduces every coarser context's
     distribution (pooling all moves at each level made a stage's mixed rate drift from its real
     one by as much as the context effects are big). One more level, every move by `levels[-1]`,
-    catches a sampled context that no level holds."""
+    catches a sampled context that no level holds. With `level_of` (one slot per move), each
+    move's level is written into it."""
     parts, rest = [], moves
+    rest_at = np.arange(len(moves))
     for li, level in enumerate(levels):
         cols = list(level)
         if li < len(levels) - 1:
@@ -804,14 +861,124 @@ def _level_rows(moves: pd.DataFrame, levels, outcome: str, min_children: int, va
             covered = np.ones(len(rest), dtype=bool)
         counts = rest[covered].groupby([*cols, outcome], observed=True)["w"].sum().rename(value).reset_index()
         parts.append(counts.assign(level=li))
-        rest = rest[~covered]
+        if level_of is not None:
+            level_of[rest_at[covered]] = li
+        rest, rest_at = rest[~covered], rest_at[~covered]
     pooled = moves.groupby([*levels[-1], outcome], observed=True)["w"].sum().rename(value).reset_index()
     parts.append(pooled.assign(level=len(levels)))
     return _level_table(parts)
 
 
-def _transitions(moves: pd.DataFrame, min_children: int) -> pd.DataFrame:
-    return _level_rows(moves, LEVELS, "next", min_children)
+def _transitions(moves: pd.DataFrame, min_children: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The next-stage count rows of every level (`_level_rows`), and the source factors of the
+    levels that do not hold the source (`_source_factors`; None without sources)."""
+    level_of = np.full(len(moves), -1, dtype=np.int64)
+    table = _level_rows(moves, LEVELS, "next", min_children, level_of=level_of)
+    if "source" not in moves:
+        return table, None
+    return _source_factors(moves, level_of, table, min_children)
+
+
+SOURCE_IPF_ROUNDS = 30
+SOURCE_PRIOR_MOVES = 50.0  # pseudo-moves without a source effect added to each (stage, source) cell
+
+
+def _source_factors(moves: pd.DataFrame, level_of: np.ndarray, table: pd.DataFrame,
+                    min_children: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Factors per (stage, source group, next) on the levels that back off past the source, fitted
+    on the training moves that back off to them, and those levels' counts refitted with them.
+
+    Only the finest level and (prev, cur, source, disability) hold the episode's source group; a
+    move whose context holds fewer children backs off to a level without it, and so took its
+    context's mixed rate whoever referred the child. Most moves of a small council back off so
+    (at Moorside's S47s more than half, and three in four of the school-referred), so a referral
+    source's effect on what follows was lost but for what the age band carries of it (with sources
+    drawn by age, a synthetic S47 -> ICPC gap between sources of about 0.8 of the real one; with
+    these factors, about 0.9 to 1.0, in expectation over fits). A log-linear
+    fit of the backed-off moves, p(next) ~ count(level context, next) x factor(stage, source, next)
+    (iterative proportional fitting over both margins), keeps each backed-off context's own rates
+    and each stage's rates by source: with the levels that hold the source, the model then
+    reproduces every stage x source rate of the training moves, as it does every context's. A
+    factor is fitted only for a (stage, source) of `min_children` children (else 1), and to its
+    rates shrunk towards no source effect by SOURCE_PRIOR_MOVES pseudo-moves (unshrunk, the
+    factors of small cells, such as the few step-ups from early help per source, chased noise and
+    put Moorside's early help -> contact 0.06 off, 1.3 times its noise floor); a move the data
+    lacks keeps weight 0."""
+    nosrc = [li for li, level in enumerate(LEVELS) if "source" not in level]
+    pick = np.isin(level_of, nosrc)
+    empty = pd.DataFrame(columns=["cur", "source", "next", "factor"])
+    if not pick.any():
+        return table, empty
+    m = moves[pick]
+    at = level_of[pick]
+    n_out = len(TOKENS)
+
+    def context_keys(frame: pd.DataFrame, levels: np.ndarray) -> np.ndarray:
+        """One integer per (level, its context)."""
+        key = np.full(len(frame), -1, dtype=np.int64)
+        for li in np.unique(levels):
+            sel = np.flatnonzero(levels == li)
+            level = LEVELS[li]
+            key[sel] = _pack({v: _codes(frame[v].to_numpy()[sel], v) for v in level}, level) | (int(li) << 40)
+        return key
+
+    ctx_key = context_keys(m, at)
+    ctx_names, ctx_id = np.unique(ctx_key, return_inverse=True)
+    cur_c, src_c = _codes(m["cur"].to_numpy(), "cur"), _codes(m["source"].to_numpy(), "source")
+    cell_key = cur_c * 64 + src_c
+    cell_names, cell_id = np.unique(cell_key, return_inverse=True)
+    nxt = m["next"].map(TOK).to_numpy(dtype=np.int64)
+    w = m["w"].to_numpy(float)
+    # A backed-off context's counts: its residual moves' (as `_level_rows` counts them).
+    base = np.zeros((len(ctx_names), n_out))
+    np.add.at(base, (ctx_id, nxt), w)
+    unit_names, unit_id = np.unique(ctx_id * len(cell_names) + cell_id, return_inverse=True)
+    u_ctx, u_cell = unit_names // len(cell_names), unit_names % len(cell_names)
+    obs = np.zeros((len(unit_names), n_out))
+    np.add.at(obs, (unit_id, nxt), w)
+    u_tot = obs.sum(axis=1)
+    cell_obs = np.zeros((len(cell_names), n_out))
+    np.add.at(cell_obs, u_cell, obs)
+    kids = pd.Series(m["child_key"].to_numpy()).groupby(cell_id).nunique().reindex(range(len(cell_names))).to_numpy()
+    fit_cell = kids >= min_children
+    g = np.ones((len(cell_names), n_out))
+    h = np.ones((len(ctx_names), n_out))
+    p_base = base / np.maximum(base.sum(axis=1, keepdims=True), 1e-300)
+
+    def expected(by: np.ndarray, size: int) -> np.ndarray:
+        q = p_base[u_ctx] * h[u_ctx] * g[u_cell]
+        q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-300) * u_tot[:, None]
+        out = np.zeros((size, n_out))
+        np.add.at(out, by, q)
+        return out
+
+    # Shrunk towards no source effect: a cell of n moves is fitted to n / (n + SOURCE_PRIOR_MOVES) of
+    # its own rates, the rest from what its contexts give without the source.
+    n_cell = cell_obs.sum(axis=1, keepdims=True)
+    cell_obs = (n_cell * cell_obs + SOURCE_PRIOR_MOVES * expected(u_cell, len(cell_names))) / (n_cell + SOURCE_PRIOR_MOVES)
+    for _ in range(SOURCE_IPF_ROUNDS):
+        exp = expected(u_cell, len(cell_names))
+        g = np.where(fit_cell[:, None], np.clip(g * np.where(exp > 0, cell_obs / np.maximum(exp, 1e-300), 1.0),
+                                                0.05, 20.0), 1.0)
+        exp = expected(u_ctx, len(ctx_names))
+        h = np.where(exp > 0, h * base / np.maximum(exp, 1e-300), h)
+    # Each backed-off context's counts refitted (same total): count x h.
+    fitted = p_base * h
+    fitted = fitted / np.maximum(fitted.sum(axis=1, keepdims=True), 1e-300) * base.sum(axis=1, keepdims=True)
+    table = table.copy()
+    rows = np.flatnonzero(np.isin(table["level"].to_numpy(), nosrc))
+    t = table.iloc[rows]
+    pos = np.clip(np.searchsorted(ctx_names, context_keys(t, t["level"].to_numpy())), 0, len(ctx_names) - 1)
+    ok = ctx_names[pos] == context_keys(t, t["level"].to_numpy())
+    counts = table["count"].to_numpy(float).copy()
+    counts[rows[ok]] = fitted[pos[ok], t["next"].map(TOK).to_numpy(dtype=np.int64)[ok]]
+    table["count"] = counts
+    r, c = np.nonzero(fit_cell[:, None] & (np.abs(g - 1.0) > 1e-9))
+    cur_names = np.array(VOCAB["cur"], dtype=object)[cell_names[r] // 64]
+    src_names = np.array(VOCAB["source"], dtype=object)[cell_names[r] % 64]
+    out = pd.DataFrame({"cur": cur_names, "source": src_names, "next": np.array(TOKENS, dtype=object)[c],
+                        "factor": g[r, c]})
+    return table, out if len(out) else empty
 
 
 def _tail_bounds(values: pd.DataFrame, by: list[str], k: int) -> pd.DataFrame:
@@ -1120,7 +1287,7 @@ def detail_frames(ev: pd.DataFrame, eps: pd.DataFrame) -> tuple[pd.DataFrame, pd
     ev["derived"] = ev["derived"].astype(int).astype(str)
     for col in ("need_code", "abuse_category", "closure_reason"):
         ev[col] = ev[col].fillna("=none")
-    extra = [c for c in ("source_group", "left_censored") if c in eps]
+    extra = [c for c in ("source_group", "left_censored", "age_band") if c in eps]
     ep_first = ev[ev["step"] == 0].merge(eps[["child_key", "episode_no", "history", "source", *extra]],
                                          on=["child_key", "episode_no"], how="left", suffixes=("_ev", ""))
     ep_first["source"] = ep_first["source"].fillna("=none")
@@ -1128,9 +1295,10 @@ def detail_frames(ev: pd.DataFrame, eps: pd.DataFrame) -> tuple[pd.DataFrame, pd
     return ev, ep_first, home
 
 
-def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
+def _details(ev: pd.DataFrame, eps: pd.DataFrame, min_children: int | None = None) -> pd.DataFrame:
     """Value counts of event details by move (prev>stage, and *>stage), sources by episode start,
-    and home teams by child."""
+    and home teams by child. With `eps["age_band"]` and `min_children`, source groups also by age
+    band and history ("a:<band>|<history>", and "a:<band>|*"), in contexts of min_children children."""
     ev, ep_first, home = detail_frames(ev, eps)
     parts = []
     for field in DETAIL_FIELDS:
@@ -1146,8 +1314,16 @@ def _details(ev: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
         # history ("LC": open when the window began), and each group's source codes.
         start = pd.Series(np.where(ep_first["left_censored"] & (ep_first["episode_no"] == 1), "LC",
                                    ep_first["history"]), index=ep_first.index)
-        for key in (start, pd.Series("*", index=ep_first.index)):
+        keys = [start, pd.Series("*", index=ep_first.index)]
+        aged = []
+        if "age_band" in ep_first and min_children is not None:
+            band = "a:" + ep_first["age_band"].fillna("Not known").astype(str) + "|"
+            aged = [band + start, band + "*"]
+        for key in (*keys, *aged):
             c = ep_first.assign(context=key).groupby(["context", "source_group"]).size().rename("count").reset_index()
+            if key is not keys[0] and key is not keys[1]:  # an age context only of min_children children
+                kids = ep_first.assign(context=key).groupby("context")["child_key"].nunique()
+                c = c[c["context"].map(kids).to_numpy() >= min_children]
             parts.append(c.rename(columns={"source_group": "value"}).assign(field="source_group"))
         c = ep_first.assign(context="g:" + ep_first["source_group"]).groupby(["context", "source"]).size()
         parts.append(c.rename("count").reset_index().rename(columns={"source": "value"}).assign(field="source"))
