@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo
 DEMO_CHILDREN ?= 5000
+DEMO_PORT ?= 8000
+VIEWER_PORT ?= 5006
 
 .PHONY: install run test test-fast bench lint clean
 
@@ -21,7 +23,8 @@ install: $(STAMP)
 # The main job, end to end: the service on embedded defaults (SQLite, in-process jobs, a fresh data
 # directory), demo users, a fake council uploaded, trained, released, approved twice and published.
 run: $(STAMP)
-	$(BIN)/frontdoor demo --data-dir $(DEMO)/service-data --children $(DEMO_CHILDREN)
+	$(BIN)/frontdoor demo --data-dir $(DEMO)/service-data --children $(DEMO_CHILDREN) --port $(DEMO_PORT) \
+		--viewer-port $(VIEWER_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

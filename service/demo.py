@@ -18,10 +18,45 @@ class DemoError(click.ClickException):
     pass
 
 
-def _wait_for(url: str, seconds: float = 120) -> None:
+def check_port_free(port: int, what: str, option: str) -> None:
+    """Refuse to start on a port something else holds: the demo's requests would reach that instead (a
+    "connection refused" on the first upload, or another program's answers)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise DemoError(f"port {port} is in use, so the {what} cannot listen there; stop what holds it "
+                            f"(`ss -ltnp 'sport = :{port}'` shows it) or choose another port with {option}.") from None
+
+
+def last_lines(path: Path, n: int = 20) -> str:
+    try:
+        return "".join(path.read_text(errors="replace").splitlines(keepends=True)[-n:])
+    except OSError:
+        return "(no log)"
+
+
+class _Watched:
+    """A process the demo started: if it has died, say so with the last lines of its log."""
+
+    def __init__(self, proc: subprocess.Popen, what: str, log: Path):
+        self.proc, self.what, self.log = proc, what, log
+
+    def check(self) -> None:
+        if self.proc.poll() is not None:
+            raise DemoError(f"the {self.what} stopped (exit {self.proc.returncode}). The last lines of its log "
+                            f"({self.log}):\n{last_lines(self.log)}")
+
+
+def _wait_for(url: str, seconds: float = 120, watched: _Watched | None = None) -> None:
     """Until the service answers; its workers may take a while to import on a busy machine."""
     deadline = time.time() + seconds
     while time.time() < deadline:
+        if watched is not None:
+            watched.check()
         try:
             if requests.get(url, timeout=10).ok:
                 return
@@ -37,8 +72,10 @@ def _add_user(env: dict, name: str, role: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def _wait_job(base: str, token: str, job_id: str, what: str) -> dict:
+def _wait_job(base: str, token: str, job_id: str, what: str, watched: _Watched | None = None) -> dict:
     while True:
+        if watched is not None:
+            watched.check()
         job = requests.get(f"{base}/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
         click.echo(f"\r  {what}: {job['status']} {job['progress']:3d}% {job['stage'][:50]:50}", nl=False)
         if job["status"] in ("succeeded", "failed"):
@@ -87,11 +124,16 @@ def run_demo(port: int, children: int, data_dir: Path, keep_running: bool, viewe
     env = {**os.environ, "FRONTDOOR_DATA_DIR": str(data_dir)}
     env.pop("FRONTDOOR_REDIS_URL", None)
     base = f"http://127.0.0.1:{port}/api/v1"
+    check_port_free(port, "service", "--port (make run DEMO_PORT=...)")
+    if keep_running:
+        check_port_free(viewer_port, "map viewer", "--viewer-port (make run VIEWER_PORT=...)")
     click.echo(f"Starting the service on http://127.0.0.1:{port} (data in {data_dir})")
+    server_log = data_dir / "service.log"
     server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
-                              stdout=open(data_dir / "service.log", "w"), stderr=subprocess.STDOUT)
+                              stdout=open(server_log, "w"), stderr=subprocess.STDOUT)
+    watched = _Watched(server, "service", server_log)
     try:
-        _wait_for(f"{base}/health")
+        _wait_for(f"{base}/health", watched=watched)
         roles = dict(DEMO_USERS)
         tokens = {name: _add_user(env, name, role) for name, role in DEMO_USERS}
         settings = data_dir / "demo.env"
@@ -111,15 +153,15 @@ def run_demo(port: int, children: int, data_dir: Path, keep_running: bool, viewe
         if r.status_code != 202:
             raise DemoError(f"upload refused: {r.json()}")
         ds = r.json()["dataset"]
-        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "ingest")
+        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "ingest", watched)
         r = requests.post(f"{base}/models", headers=owner, json={"dataset_id": ds["id"]}, timeout=30)
         model = r.json()["model"]
-        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "train")
+        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "train", watched)
         r = requests.post(f"{base}/releases", headers=owner, timeout=30, json={
             "model_id": model["id"], "children": children, "profile": "default",
             "purpose": "Demonstration of the front-door map", "recipients": "Frontdoor developers"})
         release = r.json()["release"]
-        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "build and check the release")
+        _wait_job(base, tokens["olivia"], r.json()["job"]["id"], "build and check the release", watched)
         state = requests.get(f"{base}/releases/{release['id']}", headers=owner, timeout=10).json()
         if state["state"] != "awaiting_review":
             raise DemoError(f"the release is '{state['state']}' (verdict {state['verdict']}), not awaiting review")
