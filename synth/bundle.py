@@ -50,9 +50,14 @@ TABLE_FILES = ("children.csv", "episodes.csv", "events.csv")
 # For developers (issue 15): the synthetic events as process-mining logs, the map's schema and field table.
 EVENT_LOG_FILES = ("events.ocel.json", "events.xes")
 MAP_DOC_FILES = ("map.schema.json", "map_fields.md")
-OTHER_FILES = ("map.json", "disclosure_report.json", "disclosure_report.html", "README.md", *MAP_DOC_FILES)
-ALL_FILES = (*TABLE_FILES, *EVENT_LOG_FILES, *OTHER_FILES)
-LATER_FILES = frozenset((*EVENT_LOG_FILES, *MAP_DOC_FILES))  # absent from bundles made before them: not required
+# For map viewers (issue 15, synth.journey_values): the stage layout (every bundle; shared with the reviewer
+# pages), and each synthetic journey's classification values (the map's own), so no viewer re-implements them.
+LAYOUT_FILE, VALUES_FILE = "layout.json", "journey_values.csv"
+OTHER_FILES = ("map.json", "disclosure_report.json", "disclosure_report.html", "README.md", *MAP_DOC_FILES,
+               LAYOUT_FILE)
+ALL_FILES = (*TABLE_FILES, *EVENT_LOG_FILES, VALUES_FILE, *OTHER_FILES)
+# absent from bundles made before them: not required
+LATER_FILES = frozenset((*EVENT_LOG_FILES, *MAP_DOC_FILES, LAYOUT_FILE, VALUES_FILE))
 SYNTHETIC, AGGREGATE = "synthetic", "aggregate"
 KINDS = (SYNTHETIC, AGGREGATE)
 FILES_OF = {SYNTHETIC: ALL_FILES, AGGREGATE: OTHER_FILES}
@@ -369,6 +374,9 @@ def write_bundle(out: Path, synth, map_json: dict, report, release_id: str, real
     card = aggregate_data_card if kind == AGGREGATE else data_card
     files["README.md"] = card(manifest, report_dict).encode()
     files |= developer_files(synth if kind == SYNTHETIC else None)
+    from synth.journey_values import viewer_files
+
+    files |= viewer_files(synth if kind == SYNTHETIC else None)
     if publisher:
         manifest["frontdoor"]["publisher"] = publisher
         manifest["title"] = f"{manifest['title']} from {publisher}"
@@ -458,7 +466,7 @@ def read_bundle(path: Path) -> Bundle:
             missing = [n for n in expected if n not in names and n not in LATER_FILES]
             if missing:
                 raise BundleError(f"{path}: the bundle is incomplete; missing {', '.join(missing)}.")
-            records = set(TABLE_FILES) | set(EVENT_LOG_FILES)
+            records = set(TABLE_FILES) | set(EVENT_LOG_FILES) | {VALUES_FILE}
             if kind == AGGREGATE and names & records:
                 raise BundleError(f"{path}: an aggregate release must carry no records, but this one has "
                                   f"{', '.join(sorted(names & records))}.")

@@ -1,41 +1,77 @@
 """Browser-side animation (see ../shared/notes/bokeh-animation.md): every dot's moves are sent to
 the browser once; a requestAnimationFrame loop computes positions from the clock, writes the x/y
 arrays in place and emits one change per frame. No server work per frame, and positions stay
-right when frames drop."""
+right when frames drop.
+
+- A dot travels along its route's curve (the quadratic the map draws: x0,y0 -> control cx,cy -> x1,y1).
+- Every move lasts at least MIN_MOVE_SECONDS on screen, at any speed: the loop stretches short moves
+  (and delays what follows them until a longer move catches up with the calendar), recomputed when
+  the speed changes. Same-day steps (most of the front door's) are seen, not two frames long.
+- Colour and visibility come from the journey the dot is on (`journeys`: one row per journey, `code`
+  the colour index of its value, `shown` whether the filter keeps it), so a dot is white on its
+  first journey and darker on each return, and a year or team filter follows its journeys.
+- While playing, the time slider follows the clock (twice a second)."""
 
 from bokeh.models import CustomJS
+
+MIN_MOVE_SECONDS = 0.5
 
 LOOP = r"""
 const seg = segments.data;
 const n = dots.data.x.length;
 const ptr = new Int32Array(n);
-const T0 = seg.t0, T1 = seg.t1, X0 = seg.x0, Y0 = seg.y0, X1 = seg.x1, Y1 = seg.y1;
+const T0 = seg.t0, T1 = seg.t1, X0 = seg.x0, Y0 = seg.y0, CX = seg.cx, CY = seg.cy, X1 = seg.x1, Y1 = seg.y1;
+const EP = seg.ep, m = T0.length;
 const LO = dots.data.seg_lo, HI = dots.data.seg_hi, JX = dots.data.jx, JY = dots.data.jy;
+const W0 = new Float64Array(m), W1 = new Float64Array(m);
+let maxT = max_t, widenedFor = -1;
+function widen(speedValue) {      // on-screen times: every move lasts at least min_seconds at this speed
+  const minDays = min_seconds * speedValue;
+  maxT = max_t;
+  for (let i = 0; i < n; i++) {
+    let prev = -Infinity;
+    for (let p = LO[i]; p < HI[i]; p++) {
+      const a = Math.max(T0[p], prev);
+      const moving = X0[p] !== X1[p] || Y0[p] !== Y1[p];
+      const b = moving ? Math.max(T1[p], a + minDays) : a + (T1[p] - T0[p]);
+      W0[p] = a; W1[p] = b; prev = b;
+      if (b > maxT) maxT = b;
+    }
+  }
+  widenedFor = speedValue;
+}
 let T = clock_src.data.t[0], last = performance.now(), lastT = T, shown = -1, frames = 0, fpsStart = last;
-window.__frontdoor = {fps: 0, frames: 0, t: T, playing: false};
+let lastSlider = last;
+// for tests and tools: where each dot is (its move), and each move's time on screen
+window.__frontdoor = {fps: 0, frames: 0, t: T, playing: false, min_seconds: min_seconds, ptr: ptr, w0: W0, w1: W1};
 function seek(i, t) {            // first segment of dot i that has not ended by time t
   let lo = LO[i], hi = HI[i];
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (T1[mid] < t) lo = mid + 1; else hi = mid; }
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (W1[mid] < t) lo = mid + 1; else hi = mid; }
   return lo;
 }
-for (let i = 0; i < n; i++) ptr[i] = seek(i, T);
+function reseek() { for (let i = 0; i < n; i++) ptr[i] = seek(i, T); }
+widen(speed.value); reseek();
 function frame(now) {
   const dt = Math.min((now - last) / 1000, 0.25); last = now;
+  if (speed.value !== widenedFor) { widen(speed.value); reseek(); }
   const want = clock_src.data.t[0];
-  if (want !== lastT) { T = want; for (let i = 0; i < n; i++) ptr[i] = seek(i, T); }
-  if (play.active) { T += dt * speed.value; if (T > max_t) { T = 0; for (let i = 0; i < n; i++) ptr[i] = LO[i]; } }
+  if (want !== lastT) { T = want; reseek(); }
+  if (play.active) { T += dt * speed.value; if (T > maxT) { T = 0; for (let i = 0; i < n; i++) ptr[i] = LO[i]; } }
   lastT = T;
-  const dd = dots.data;  // read each frame: a server-side change (the filter's `visible`) replaces it
-  const x = dd.x, y = dd.y, a = dd.alpha, vis = dd.visible;
+  const dd = dots.data, jd = journeys.data;  // read each frame: the server replaces `code` and `shown`
+  const x = dd.x, y = dd.y, a = dd.alpha, cval = dd.cval, CODE = jd.code, SHOWN = jd.shown;
   for (let i = 0; i < n; i++) {
     let p = ptr[i]; const hi = HI[i];
-    while (p < hi && T1[p] < T) p++;
+    while (p < hi && W1[p] < T) p++;
     ptr[i] = p;
-    if (p >= hi || T < T0[p] || !vis[i]) { a[i] = 0; continue; }
-    const span = T1[p] - T0[p];
-    const f = span > 0 ? Math.min(Math.max((T - T0[p]) / span, 0), 1) : 1;
-    x[i] = X0[p] + (X1[p] - X0[p]) * f + JX[i];
-    y[i] = Y0[p] + (Y1[p] - Y0[p]) * f + JY[i];
+    if (p >= hi || T < W0[p]) { a[i] = 0; continue; }
+    const e = EP[p];
+    if (!SHOWN[e]) { a[i] = 0; continue; }
+    const span = W1[p] - W0[p];
+    const f = span > 0 ? Math.min(Math.max((T - W0[p]) / span, 0), 1) : 1, u = 1 - f;
+    x[i] = u * u * X0[p] + 2 * u * f * CX[p] + f * f * X1[p] + JX[i];
+    y[i] = u * u * Y0[p] + 2 * u * f * CY[p] + f * f * Y1[p] + JY[i];
+    cval[i] = CODE[e];
     a[i] = 0.85;
   }
   dots.change.emit();
@@ -44,6 +80,11 @@ function frame(now) {
     shown = day;
     const d = new Date(start_ms + day * 86400000);
     clock.text = "<span class='fd-clock'>" + d.toISOString().slice(0, 10) + "</span>";
+  }
+  if (play.active && now - lastSlider > 500) {   // the slider follows the clock; SEEK ignores this change
+    lastSlider = now;
+    window.__frontdoor_follow = true;
+    try { time.value = Math.max(time.start, Math.min(time.end, day)); } finally { window.__frontdoor_follow = false; }
   }
   frames++;
   if (now - fpsStart >= 1000) {
@@ -58,20 +99,23 @@ requestAnimationFrame(frame);
 """
 
 
-def animation_callback(dots, segments, clock, clock_src, play, speed, start_ms: float, max_t: float) -> CustomJS:
-    return CustomJS(args=dict(dots=dots, segments=segments, clock=clock, clock_src=clock_src, play=play, speed=speed,
-                              start_ms=start_ms, max_t=max_t), code=LOOP)
+def animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms: float,
+                       max_t: float) -> CustomJS:
+    return CustomJS(args=dict(dots=dots, segments=segments, journeys=journeys, clock=clock, clock_src=clock_src,
+                              play=play, speed=speed, time=time, start_ms=start_ms, max_t=max_t,
+                              min_seconds=MIN_MOVE_SECONDS), code=LOOP)
 
 
-# The time slider moves the clock: the loop sees the new time and repositions every dot.
-SEEK = "clock_src.data.t[0] = cb_obj.value; clock_src.change.emit();"
+# The time slider moves the clock: the loop sees the new time and repositions every dot (unless the
+# loop itself moved the slider to follow the clock).
+SEEK = "if (!window.__frontdoor_follow) { clock_src.data.t[0] = cb_obj.value; clock_src.change.emit(); }"
 
-# Export the current table as CSV, in the browser.
+# Export the table on screen as CSV, in the browser: its columns' titles, its rows as shown.
 EXPORT_CSV = r"""
-const d = source.data, cols = Object.keys(d).filter(c => c !== 'route' && c !== 'index');
+const d = source.data, cols = columns.map(c => c[0]);
 const esc = v => { let s = String(v ?? ''); if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
                    return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
-const n = d[cols[0]].length, lines = [cols.join(',')];
+const n = cols.length ? d[cols[0]].length : 0, lines = [columns.map(c => esc(c[1])).join(',')];
 for (let i = 0; i < n; i++) lines.push(cols.map(c => esc(d[c][i])).join(','));
 const blob = new Blob([lines.join('\n') + '\n'], {type: 'text/csv'});
 const a = document.createElement('a'); a.href = URL.createObjectURL(blob); a.download = filename;

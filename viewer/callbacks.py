@@ -1,4 +1,8 @@
-"""The page's behaviour for one browser session: small callbacks over the loaded release(s)."""
+"""The page's behaviour for one browser session: small callbacks over the loaded release(s).
+
+Tables: Bokeh 3.9's DataTable redraws its rows only when their number changes, so a new view with as
+many rows kept the old view's text on screen. Every table here is filled through `Session.fill`,
+which replaces the data and then touches the table itself, and a changed table is drawn afresh."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from viewer import figures
-from viewer.data import ALL, Release, colours_for, route_shares, view_tables
+from viewer.data import ALL, Release, colour_codes, route_shares, stage_labels, stage_xy, view_label, view_tables
 
 
 class Session:
@@ -20,6 +24,17 @@ class Session:
         self.classification = "repeat"
         self.stage: str | None = None
         self.compare: str | None = None
+        self.labels = stage_labels(release.map)
+        self.xy = stage_xy(release.layout)
+        self._redraws = 0
+
+    def fill(self, name: str, data: dict) -> None:
+        """Replace a table's rows and make the browser draw them (see the module's docstring)."""
+        self.w[name].data = data
+        table = self.w.get(f"{name}_table")
+        if table is not None:
+            self._redraws += 1
+            table.tags = [self._redraws]
 
     # -- the map and its tables ----------------------------------------------------------------
     def width_scale(self) -> float:
@@ -42,25 +57,20 @@ class Session:
             return self.others[rest], ALL
         return self.release, rest
 
-    def refresh_map(self) -> None:
-        nodes, edges = view_tables(self.release.map, self.view)
-        scale = self.width_scale()
-        self.w["nodes"].data = figures.node_data(nodes)
-        self.w["edges"].data = figures.edge_data(edges, scale, self._highlight())
-        self.w["routes"].data = figures.routes_table_data(edges)
-        self.w["journeys"].data = figures.journeys_table_data(self._view_json(self.view))
-        self.w["stats"].text = figures.stats_html(self.stage, nodes, edges)
-        v = self._view_json(self.view)
-        total = figures.fmt_count(v["children"])
-        self.w["map"].title.text = f"{self.release.title}: {self._view_label(self.view)} ({total} children)"
-        self.refresh_compare()
+    def title(self, release: Release, view: str) -> str:
+        total = figures.fmt_count(release.views[view]["children"])
+        return f"{release.title}: {view_label(release.map, view)} ({total} children)"
 
-    def _view_label(self, view: str) -> str:
-        if view == ALL:
-            return "all children"
-        name, _, value = view.partition("=")
-        label = self.release.classifications.get(name, {}).get("label", name)
-        return f"{label}: {value}"
+    def refresh_map(self) -> None:
+        nodes, edges = view_tables(self.release.map, self.view, self.release.layout)
+        scale = self.width_scale()
+        self.w["nodes"].data = figures.node_data(nodes, self.release.layout)
+        self.w["edges"].data = figures.edge_data(edges, scale, self.xy, self.labels, self._highlight())
+        self.fill("routes", figures.routes_table_data(edges, self.labels))
+        self.fill("journeys", figures.journeys_table_data(self._view_json(self.view), self.labels))
+        self.w["stats"].text = figures.stats_html(self.stage, nodes, edges, self.labels)
+        self.w["map_title"].text = _title_html(self.title(self.release, self.view))
+        self.refresh_compare()
 
     def _highlight(self) -> set | None:
         sel = self.w["journeys"].selected.indices
@@ -73,50 +83,70 @@ class Session:
         rel, view = self._compare_target() if self.compare else (None, None)
         if rel is None or view not in rel.views:
             if "compare_panel" in self.w:
-                self.w["compare_panel"].visible = False
+                self._show_comparison(False)
             return
         if "compare_panel" not in self.w:  # built on first use, then kept
             self.w.update(self.w.pop("make_comparison")())
-            page = self.w["page"]
-            page.children = [*page.children, self.w["compare_panel"]]
-        nodes, edges = view_tables(rel.map, view)
-        self.w["nodes_b"].data = figures.node_data(nodes)
-        self.w["edges_b"].data = figures.edge_data(edges, self.width_scale())
-        label = f"{rel.title}: all children" if rel is not self.release else self._view_label(view)
-        self.w["map_b"].title.text = f"{label} ({figures.fmt_count(rel.views[view]['children'])} children)"
+        nodes, edges = view_tables(rel.map, view, self.release.layout)
+        self.w["nodes_b"].data = figures.node_data(nodes, self.release.layout)
+        self.w["edges_b"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels)
+        self.w["map_b_title"].text = _title_html(self.title(rel, view))
         diff = route_shares(self.release, rel, self.view, view)
-        self.w["diff"].data = {
-            "route": [f"{a} → {b}" for a, b in zip(diff["source"], diff["target"])],
-            "share_a": _shares(diff["share_a"], diff["suppressed_a"]),
-            "share_b": _shares(diff["share_b"], diff["suppressed_b"]),
-            "difference": ["-" if d is None or pd.isna(d) else f"{d:+.0%}" for d in diff["difference"]],
-        }
-        self.w["compare_panel"].visible = True
+        self.fill("diff", {
+            "route": [f"{self.labels.get(a, a)} → {self.labels.get(b, b)}" for a, b in zip(diff["source"],
+                                                                                          diff["target"])],
+            "share_a": _shares(diff["share_a"], diff["suppressed_a"], diff["partial_a"]),
+            "share_b": _shares(diff["share_b"], diff["suppressed_b"], diff["partial_b"]),
+            "difference": [figures.WITHHELD if (sa is True or sb is True) else figures.fmt_pp(d)
+                           for d, sa, sb in zip(diff["difference_pp"], diff["suppressed_a"], diff["suppressed_b"])],
+        })
+        self.w["diff_caption"].text = (f"<p class='fd-note'><strong>Left:</strong> {_esc(self.title(self.release, self.view))}"
+                                       f". <strong>Right:</strong> {_esc(self.title(rel, view))}. Difference: right "
+                                       "minus left, in percentage points (pp) of the moves out of each stage.</p>")
+        self._show_comparison(True)
+
+    def _show_comparison(self, on: bool) -> None:
+        """Two maps side by side (the key statistics make way), and the differences as the first tab."""
+        maps, tabs = self.w["maps"], self.w["tabs"]
+        panel, diff_tab = self.w["compare_panel"], self.w["diff_tab"]
+        if on and panel not in maps.children:
+            maps.children = [maps.children[0], panel]
+            tabs.tabs = [diff_tab, *tabs.tabs]
+            tabs.active = 0
+        elif not on and panel in maps.children:
+            maps.children = [maps.children[0], self.w["stats_column"]]
+            tabs.tabs = [t for t in tabs.tabs if t is not diff_tab]
+            tabs.active = 0
 
     # -- dots ----------------------------------------------------------------------------------
     def recolour(self) -> None:
         if "dots" not in self.w:  # an aggregate release: no children to colour
             return
-        dots = self.release.dots
         name = self.classification
+        journeys = self.release.journeys
         order = self.release.classifications.get(name, {}).get("values")
-        colours, legend = colours_for(dots[name], name, order)
-        self.w["dots"].data.update(colour=colours)
+        codes, legend = colour_codes(journeys[name], name, order)
+        mapper = self.w["mapper"]
+        mapper.palette = list(legend.values())
+        mapper.high = len(legend)
+        self.w["journeys_src"].data.update(code=codes)
         label = self.release.classifications.get(name, {}).get("label", name)
-        self.w["legend"].text = figures.legend_html(label, legend)
+        note = "the colour of the journey each dot is on" + (": white on a child's first, darker on each return"
+                                                             if name == "repeat" else "")
+        self.w["legend"].text = figures.legend_html(f"Dots coloured by {label.lower()}", legend, note)
 
     def refilter(self) -> None:
-        """Dots outside the chosen view are hidden; views no dot carries (the year) filter the map only."""
+        """A dot is shown while it is on a journey of the chosen view: the map's figures and the dots
+        count the same journeys (the year, team and repeat number are the journey's own)."""
         if "dots" not in self.w:  # an aggregate release: the filter chooses a map.json view, nothing more
             return
-        dots = self.release.dots
+        journeys = self.release.journeys
         if self.view == ALL:
-            visible = np.ones(len(dots), dtype=np.int8)
+            shown = np.ones(len(journeys), dtype=np.int8)
         else:
             name, _, value = self.view.partition("=")
-            visible = (dots[name].astype(str) == value).to_numpy().astype(np.int8) if name in dots else \
-                np.ones(len(dots), dtype=np.int8)
-        self.w["dots"].data.update(visible=visible)
+            shown = (journeys[name].astype(str) == value).to_numpy().astype(np.int8)
+        self.w["journeys_src"].data.update(shown=shown)
 
     # -- events --------------------------------------------------------------------------------
     def on_classification(self, attr, old, new) -> None:
@@ -136,36 +166,48 @@ class Session:
     def on_stage(self, attr, old, new) -> None:
         stages = self.w["nodes"].data["stage"]
         self.stage = stages[new[0]] if new else None
-        nodes, edges = view_tables(self.release.map, self.view)
-        self.w["stats"].text = figures.stats_html(self.stage, nodes, edges)
+        nodes, edges = view_tables(self.release.map, self.view, self.release.layout)
+        self.w["stats"].text = figures.stats_html(self.stage, nodes, edges, self.labels)
 
     def on_journey(self, attr, old, new) -> None:
-        _, edges = view_tables(self.release.map, self.view)
-        self.w["edges"].data = figures.edge_data(edges, self.width_scale(), self._highlight())
+        _, edges = view_tables(self.release.map, self.view, self.release.layout)
+        self.w["edges"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels, self._highlight())
 
 
-def _shares(shares, suppressed) -> list[str]:
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def _title_html(text: str) -> str:
+    return f"<div class='fd-map-title' role='heading' aria-level='2'>{_esc(text)}</div>"
+
+
+def _shares(shares, suppressed, partial) -> list[str]:
     """A map's share of each route: withheld ones say so; a route the map does not have is "-"."""
     out = []
-    for v, s in zip(shares, suppressed):
+    for v, s, p in zip(shares, suppressed, partial):
         absent = s is None or pd.isna(s)
-        out.append(figures.fmt_share(None) if absent else figures.SUPPRESSED if s else figures.fmt_share(v))
+        out.append(figures.fmt_share(None) if absent else figures.WITHHELD if s else
+                   figures.fmt_share(v) + ("*" if p is True else ""))
     return out
 
 
-def dot_columns(release: Release) -> tuple[dict, dict]:
-    """Columns of the dots and of their moves. Positions at the window's start are computed here, so
-    the first paint shows the dots; from then on the browser writes them (computed once per release)."""
+def dot_columns(release: Release) -> tuple[dict, dict, dict]:
+    """Columns of the dots, of their moves and of their journeys. Positions at the window's start are
+    computed here, so the first paint shows the dots; from then on the browser writes them (computed
+    once per release)."""
     cached = getattr(release, "_dot_columns", None)
     if cached is not None:
-        return {k: v.copy() for k, v in cached[0].items()}, cached[1]
+        return {k: v.copy() for k, v in cached[0].items()}, cached[1], {k: v.copy() for k, v in cached[2].items()}
     dots, seg = release.dots, release.segments
     n = len(dots)
     counts = np.bincount(seg["dot"].to_numpy(), minlength=n)
     hi = np.cumsum(counts).astype(np.int32)
     lo = (hi - counts).astype(np.int32)
     jx, jy = dots["jx"].to_numpy(np.float64), dots["jy"].to_numpy(np.float64)
-    x, y, alpha = np.full(n, -5.0), np.full(n, -5.0), np.zeros(n)
+    x, y, alpha, cval = np.full(n, -5.0), np.full(n, -5.0), np.zeros(n), np.zeros(n, dtype=np.float32)
     t0, t1 = seg["t0"].to_numpy(), seg["t1"].to_numpy()
     active = np.flatnonzero((t0 <= 0) & (t1 >= 0))
     if len(active):
@@ -173,15 +215,19 @@ def dot_columns(release: Release) -> tuple[dict, dict]:
         rows = active[first]
         span = np.where(t1[rows] > t0[rows], t1[rows] - t0[rows], 1.0)
         f = np.clip((0 - t0[rows]) / span, 0, 1)
-        x[which] = seg["x0"].to_numpy()[rows] + (seg["x1"].to_numpy()[rows] - seg["x0"].to_numpy()[rows]) * f + jx[which]
-        y[which] = seg["y0"].to_numpy()[rows] + (seg["y1"].to_numpy()[rows] - seg["y0"].to_numpy()[rows]) * f + jy[which]
+        u = 1 - f
+        s = {c: seg[c].to_numpy()[rows] for c in ("x0", "y0", "cx", "cy", "x1", "y1")}
+        x[which] = u * u * s["x0"] + 2 * u * f * s["cx"] + f * f * s["x1"] + jx[which]
+        y[which] = u * u * s["y0"] + 2 * u * f * s["cy"] + f * f * s["y1"] + jy[which]
         alpha[which] = 0.85
-    dot_cols = {"x": x, "y": y, "alpha": alpha, "visible": np.ones(n, dtype=np.int8),
-                "colour": np.full(n, "#ffffff", dtype=object), "seg_lo": lo, "seg_hi": hi,
+    dot_cols = {"x": x, "y": y, "alpha": alpha, "cval": cval, "seg_lo": lo, "seg_hi": hi,
                 "jx": jx.astype(np.float32), "jy": jy.astype(np.float32)}
-    seg_cols = {c: seg[c].to_numpy(np.float32) for c in ("t0", "t1", "x0", "y0", "x1", "y1")}
-    release._dot_columns = (dot_cols, seg_cols)
-    return {k: v.copy() for k, v in dot_cols.items()}, seg_cols
+    seg_cols = {c: seg[c].to_numpy(np.float32) for c in ("t0", "t1", "x0", "y0", "cx", "cy", "x1", "y1")}
+    seg_cols["ep"] = seg["ep"].to_numpy(np.int32)
+    journey_cols = {"code": np.zeros(len(release.journeys), dtype=np.float32),
+                    "shown": np.ones(len(release.journeys), dtype=np.int8)}
+    release._dot_columns = (dot_cols, seg_cols, journey_cols)
+    return {k: v.copy() for k, v in dot_cols.items()}, seg_cols, {k: v.copy() for k, v in journey_cols.items()}
 
 
 def compare_options(release: Release, others: dict[str, Release]) -> list[tuple[str, str]]:
@@ -191,10 +237,9 @@ def compare_options(release: Release, others: dict[str, Release]) -> list[tuple[
             opts.append((f"release:{rid}", f"Another release: {rel.title}"))
     for view, v in release.views.items():
         if view != ALL and v.get("children"):
-            opts.append((f"view:{view}", f"This release, {view.replace('=', ': ')}"))
+            opts.append((f"view:{view}", f"This release, {view_label(release.map, view)}"))
     return opts
 
 
 def filter_options(release: Release) -> list[tuple[str, str]]:
-    return [(ALL, "All children")] + [(v, v.replace("=", ": ")) for v in release.views if v != ALL]
-
+    return [(ALL, "All children")] + [(v, view_label(release.map, v)) for v in release.views if v != ALL]

@@ -1,4 +1,7 @@
-"""Pure builders: data frames in, Bokeh models or plain data out. No server state, no I/O."""
+"""Pure builders: data frames in, Bokeh models or plain data out. No server state, no I/O.
+
+Every figure a person reads on the map is HTML (the map's title, stage names, route labels): it is
+what a screen reader and a browser test read, and it scales with the page's text."""
 
 from __future__ import annotations
 
@@ -12,68 +15,99 @@ from bokeh.models import (
     ColumnDataSource,
     DataTable,
     HoverTool,
+    HTMLLabelSet,
     Label,
-    LabelSet,
+    LinearColorMapper,
+    Range1d,
     TableColumn,
     TapTool,
 )
 from bokeh.plotting import figure
 
-from viewer.data import AGGREGATE, LABEL_BELOW, LANES, SHORT_LABELS, STAGE_XY
+from viewer.data import AGGREGATE, UNKNOWN_COLOUR, control_point
 
 SUPPRESSED = "suppressed"
-MAP_WIDTH, MAP_HEIGHT = 900, 470
+WITHHELD = "withheld"
+MAP_ASPECT = 2.3  # width / height: the layout's own proportions, so that curves keep their shape
 MAX_EDGE_WIDTH = 18.0
+MIN_LABEL_SHARE = 0.05  # routes taking less than this of their stage's moves carry no label (hover still shows)
+PUBLISHED_NOTE = "of published routes"
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def fmt_count(v) -> str:
-    return SUPPRESSED if v is None or (isinstance(v, float) and math.isnan(v)) else f"{int(v):,}"
+    return SUPPRESSED if _missing(v) else f"{int(v):,}"
 
 
 def fmt_share(v) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.0%}"
+    return "-" if _missing(v) else f"{v:.0%}"
 
 
 def fmt_days(median, p25, p75) -> tuple[str, str]:
-    if median is None or (isinstance(median, float) and math.isnan(median)):
+    if _missing(median):
         return SUPPRESSED, SUPPRESSED
     return f"{int(median)}", f"{int(p25)}-{int(p75)}"
 
 
-def curve(x0: float, y0: float, x1: float, y1: float, bend: float = 0.18, n: int = 24) -> tuple[list, list]:
-    """Points along a quadratic curve from one stage to another (a small loop for a stage to itself)."""
+def fmt_mean(v) -> str:
+    return SUPPRESSED if _missing(v) else f"{v:.1f}"
+
+
+def fmt_pp(v) -> str:
+    """A difference of two shares in percentage points: `+4.0 pp`, `-0.5 pp`."""
+    return "-" if _missing(v) else f"{v:+.1f} pp"
+
+
+def curve(x0: float, y0: float, x1: float, y1: float, n: int = 24) -> tuple[list, list]:
+    """Points along the quadratic curve a route is drawn on (a small loop for a stage to itself);
+    the dots travel along the same curve (viewer.data.control_point)."""
     if (x0, y0) == (x1, y1):
         t = np.linspace(0, 2 * np.pi, n)
-        return list(x0 + 0.22 * np.sin(t)), list(y0 + 0.28 + 0.22 * -np.cos(t) * 1.0 + 0.0 * t)
-    dx, dy = x1 - x0, y1 - y0
-    length = math.hypot(dx, dy)
-    cx, cy = (x0 + x1) / 2 - dy * bend, (y0 + y1) / 2 + dx * bend
-    t = np.linspace(0.06, 0.94, n) if length > 0.5 else np.linspace(0, 1, n)
+        return list(x0 + 0.22 * np.sin(t)), list(y0 + 0.28 - 0.22 * np.cos(t))
+    cx, cy = control_point(x0, y0, x1, y1)
+    t = np.linspace(0.06, 0.94, n) if math.hypot(x1 - x0, y1 - y0) > 0.5 else np.linspace(0, 1, n)
     xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1
     ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1
     return list(xs), list(ys)
 
 
-def edge_data(edges: pd.DataFrame, width_scale: float, highlight: set[tuple[str, str]] | None = None) -> dict:
-    """Columns for the edges' multi_line, arrowheads and hover; `width_scale` is the largest count
+def route_label(share, partial: bool, median, suppressed: bool) -> str:
+    """What a route says on the map: its share of the moves out of its stage and its median days."""
+    if suppressed:
+        return WITHHELD
+    if _missing(share) or share < MIN_LABEL_SHARE:
+        return ""
+    days = "" if _missing(median) else f" · {int(median)} d"
+    return f"{share:.0%}{'*' if partial else ''}{days}"
+
+
+def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
+              highlight: set[tuple[str, str]] | None = None) -> dict:
+    """Columns for the edges' multi_line, arrowheads, labels and hover; `width_scale` is the largest count
     of the maps on screen, so that two maps side by side share one scale."""
-    rows = {k: [] for k in ("xs", "ys", "source", "target", "children", "share", "median", "iqr", "width", "colour",
-                            "dash", "ax", "ay", "angle", "label")}
+    rows = {k: [] for k in ("xs", "ys", "source", "target", "children", "share", "median", "iqr", "mean", "width",
+                            "colour", "dash", "ax", "ay", "angle", "lx", "ly", "text", "route")}
     for r in edges.itertuples(index=False):
-        (x0, y0), (x1, y1) = STAGE_XY[r.source], STAGE_XY[r.target]
+        (x0, y0), (x1, y1) = xy[r.source], xy[r.target]
         xs, ys = curve(x0, y0, x1, y1)
         n = r.children
         width = 1.0 if n is None else 1.5 + (MAX_EDGE_WIDTH - 1.5) * math.sqrt(n / max(width_scale, 1))
         median, iqr = fmt_days(r.median_days, r.p25_days, r.p75_days)
         hot = highlight is not None and (r.source, r.target) in highlight
+        partial = bool(getattr(r, "partial", False))
         rows["xs"].append(xs)
         rows["ys"].append(ys)
-        rows["source"].append(r.source)
-        rows["target"].append(r.target)
+        rows["source"].append(labels.get(r.source, r.source))
+        rows["target"].append(labels.get(r.target, r.target))
+        rows["route"].append(f"{r.source}>{r.target}")
         rows["children"].append(fmt_count(n))
-        rows["share"].append(fmt_share(r.share))
+        rows["share"].append(fmt_share(r.share) + (f" {PUBLISHED_NOTE}" if partial and r.share is not None else ""))
         rows["median"].append(median)
         rows["iqr"].append(iqr)
+        rows["mean"].append(fmt_mean(getattr(r, "mean_days", None)) if n is not None else SUPPRESSED)
         rows["width"].append(width)
         rows["colour"].append("#d4351c" if hot else ("#b1b4b6" if n is None else "#1d70b8"))
         rows["dash"].append("dashed" if n is None else "solid")
@@ -82,70 +116,102 @@ def edge_data(edges: pd.DataFrame, width_scale: float, highlight: set[tuple[str,
         rows["ay"].append(ys[k])
         rows["angle"].append(math.atan2(ys[k + 1] - ys[k - 1], xs[k + 1] - xs[k - 1]) - math.pi / 2 if len(xs) > 2
                              else 0.0)
-        rows["label"].append(f"{r.source} to {r.target}: {fmt_count(n)} children, {fmt_share(r.share)} of routes out")
+        mid = len(xs) // 2
+        rows["lx"].append(xs[mid])
+        rows["ly"].append(ys[mid])
+        rows["text"].append(route_label(r.share, partial, r.median_days, bool(r.suppressed)))
     return rows
 
 
-def node_data(nodes: pd.DataFrame) -> dict:
+def node_data(nodes: pd.DataFrame, layout: dict) -> dict:
+    st = layout["stages"]
     return {
         "x": nodes["x"].tolist(), "y": nodes["y"].tolist(), "stage": nodes["stage"].tolist(),
-        "label": nodes["label"].tolist(), "short": [SHORT_LABELS.get(s, s) for s in nodes["stage"]],
-        "label_y": [y - 0.42 if s in LABEL_BELOW else y + 0.17 for s, y in zip(nodes["stage"], nodes["y"])],
+        "label": nodes["label"].tolist(), "short": [st[s].get("short", s) for s in nodes["stage"]],
+        "label_y": [y - 0.3 if st[s].get("label_below") else y + 0.2 for s, y in zip(nodes["stage"], nodes["y"])],
+        "anchor": ["top_center" if st[s].get("label_below") else "bottom_center" for s in nodes["stage"]],
         "children": [fmt_count(v) for v in nodes["children"]],
         "colour": ["#505a5f" if e else "#0b0c0c" for e in nodes["exit"]],
     }
 
 
-def map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, title: str, width_scale: float, dots: ColumnDataSource
-               | None = None, name: str = "map") -> tuple[figure, ColumnDataSource, ColumnDataSource]:
-    """The information map: lanes, curved edges (width by children) with arrowheads, stage nodes,
-    and (optionally) the animated dots. Returns (figure, node source, edge source)."""
-    p = figure(title=title, width=MAP_WIDTH, height=MAP_HEIGHT, x_range=(-0.8, 11.0), y_range=(-0.6, 4.5),
-               tools="pan,wheel_zoom,reset,save,tap", toolbar_location="above", name=name,
-               output_backend="canvas")
+def dot_colour_mapper(legend: dict) -> LinearColorMapper:
+    """Colour index -> colour: index i is the legend's i-th value; -1 (a value it lacks) is grey."""
+    palette = list(legend.values()) or [UNKNOWN_COLOUR]
+    return LinearColorMapper(palette=palette, low=0, high=len(palette), low_color=UNKNOWN_COLOUR,
+                             high_color=UNKNOWN_COLOUR, name="dot_colours")
+
+
+def map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, layout: dict, width_scale: float, labels: dict,
+               dots: ColumnDataSource | None = None, mapper: LinearColorMapper | None = None, name: str = "map",
+               x_range=None, y_range=None) -> tuple[figure, ColumnDataSource, ColumnDataSource]:
+    """The information map: lanes, curved edges (width by children) with arrowheads and their figures,
+    stage nodes, and (optionally) the animated dots. It keeps the layout's proportions at any width.
+    Returns (figure, node source, edge source)."""
+    x_range = x_range or Range1d(*layout["x_range"])
+    y_range = y_range or Range1d(*layout["y_range"])
+    p = figure(width=900, height=round(900 / MAP_ASPECT), sizing_mode="scale_width", x_range=x_range,
+               y_range=y_range, tools="pan,wheel_zoom,reset,save,tap", toolbar_location="right", name=name,
+               output_backend="canvas", min_border=4)
     p.axis.visible = False
     p.grid.visible = False
     p.background_fill_color = "#f3f2f1"
-    p.title.text_font_size = "14pt"
-    for lane, (label, y0, y1) in LANES.items():
-        p.add_layout(BoxAnnotation(bottom=y0, top=y1, fill_color="#ffffff" if lane == "front_door" else "#e8f1f8",
-                                   fill_alpha=0.6, line_alpha=0))
-        p.add_layout(Label(x=-0.65, y=y1 - 0.3, text=label, text_font_size="10pt", text_color="#505a5f"))
-    esrc = ColumnDataSource(edge_data(edges, width_scale), name=f"{name}_edges")
+    for lane, spec in layout["lanes"].items():
+        p.add_layout(BoxAnnotation(bottom=spec["bottom"], top=spec["top"],
+                                   fill_color="#ffffff" if lane == "front_door" else "#e8f1f8", fill_alpha=0.6,
+                                   line_alpha=0))
+        p.add_layout(Label(x=layout["x_range"][0] + 0.15, y=spec["top"] - 0.3, text=spec["label"],
+                           text_font_size="10pt", text_color="#505a5f"))
+    xy = {s: (v["x"], v["y"]) for s, v in layout["stages"].items()}
+    esrc = ColumnDataSource(edge_data(edges, width_scale, xy, labels), name=f"{name}_edges")
     lines = p.multi_line("xs", "ys", source=esrc, line_width="width", line_color="colour", line_dash="dash",
                          line_alpha=0.75, hover_line_alpha=1.0)
     p.scatter("ax", "ay", source=esrc, marker="triangle", size=11, angle="angle", fill_color="colour",
               line_color="colour")
-    nsrc = ColumnDataSource(node_data(nodes), name=f"{name}_nodes")
-    circles = p.scatter("x", "y", source=nsrc, size=26, fill_color="#ffffff", line_color="colour", line_width=2.5,
+    nsrc = ColumnDataSource(node_data(nodes, layout), name=f"{name}_nodes")
+    circles = p.scatter("x", "y", source=nsrc, size=24, fill_color="#ffffff", line_color="colour", line_width=2.5,
                         name=f"{name}_node_glyph")
-    p.add_layout(LabelSet(x="x", y="label_y", text="short", source=nsrc, text_align="center",
-                          text_font_size="11pt", text_color="#0b0c0c", background_fill_color="#ffffff",
-                          background_fill_alpha=0.7))
     if dots is not None:
-        p.scatter("x", "y", source=dots, size=6, fill_color="colour", fill_alpha="alpha", line_color="#0b0c0c",
-                  line_alpha="alpha", line_width=0.5, name=f"{name}_dots")
+        p.scatter("x", "y", source=dots, size=6, fill_color={"field": "cval", "transform": mapper},
+                  fill_alpha="alpha", line_color="#0b0c0c", line_alpha="alpha", line_width=0.5, name=f"{name}_dots")
+    # Figures and names in HTML, over the dots: route share and median days, stage names.
+    p.add_layout(HTMLLabelSet(x="lx", y="ly", text="text", source=esrc, text_align="center", text_baseline="middle",
+                              text_font_size="9pt", text_color="#0b0c0c", background_fill_color="#ffffff",
+                              background_fill_alpha=0.8, name=f"{name}_route_labels"))
+    p.add_layout(HTMLLabelSet(x="x", y="label_y", text="short", source=nsrc, text_align="center",
+                              text_baseline="middle", text_font_size="10pt", text_font_style="bold",
+                              text_color="#0b0c0c", background_fill_color="#ffffff", background_fill_alpha=0.75,
+                              name=f"{name}_stage_labels"))
     p.add_tools(HoverTool(renderers=[lines], line_policy="interp", tooltips=[
-        ("Route", "@source → @target"), ("Children", "@children"), ("Share of routes out", "@share"),
-        ("Median days", "@median"), ("P25-P75 days", "@iqr")]))
+        ("Route", "@source → @target"), ("Children", "@children"), ("Share of moves out", "@share"),
+        ("Median days", "@median"), ("P25-P75 days", "@iqr"), ("Mean days", "@mean")]))
     p.add_tools(HoverTool(renderers=[circles], tooltips=[("Stage", "@label"), ("Children", "@children")]))
     p.select_one(TapTool).renderers = [circles]
     return p, nsrc, esrc
 
 
-def stats_html(stage: str | None, nodes: pd.DataFrame, edges: pd.DataFrame) -> str:
-    """Key statistics for the selected stage: children in, % by route out, median days."""
+def stats_html(stage: str | None, nodes: pd.DataFrame, edges: pd.DataFrame, labels: dict) -> str:
+    """Key statistics for the selected stage: children in, % by route out (of published routes when
+    some are withheld), median and mean days."""
     if not stage:
         return "<h3>Key statistics</h3><p>Select a stage on the map to see its figures.</p>"
     node = nodes[nodes["stage"] == stage].iloc[0]
     out = edges[edges["source"] == stage]
+    head = (f"<h3>{html.escape(node['label'])}</h3><p>Children in: <strong>{fmt_count(node['children'])}</strong>"
+            "</p>")
+    if out.empty:
+        return head + "<p>No routes out (an exit).</p>"
+    partial = any(v is True for v in out["suppressed"])
     rows = "".join(
-        f"<tr><td>{html.escape(str(r.target))}</td><td>{fmt_count(r.children)}</td><td>{fmt_share(r.share)}</td>"
-        f"<td>{fmt_days(r.median_days, r.p25_days, r.p75_days)[0]}</td></tr>" for r in out.itertuples())
-    return (f"<h3>{html.escape(node['label'])}</h3><p>Children in: <strong>{fmt_count(node['children'])}</strong></p>"
-            f"<table><tr><th>Route out</th><th>Children</th><th>Share</th><th>Median days</th></tr>{rows}</table>"
-            if rows else f"<h3>{html.escape(node['label'])}</h3><p>Children in: <strong>"
-            f"{fmt_count(node['children'])}</strong></p><p>No routes out (an exit).</p>")
+        f"<tr><td>{html.escape(labels.get(r.target, r.target))}</td><td>{fmt_count(r.children)}</td>"
+        f"<td>{WITHHELD if r.suppressed else fmt_share(r.share)}</td>"
+        f"<td>{fmt_days(r.median_days, r.p25_days, r.p75_days)[0]}</td>"
+        f"<td>{fmt_mean(r.mean_days)}</td></tr>" for r in out.itertuples())
+    note = (f"<p class='fd-note'>Shares are {PUBLISHED_NOTE}: routes withheld under disclosure control are left "
+            "out.</p>" if partial else "")
+    share_head = f"Share {PUBLISHED_NOTE}" if partial else "Share of moves out"
+    return (head + f"<table><tr><th>Route out to</th><th>Children</th><th>{share_head}</th><th>Median days</th>"
+            f"<th>Mean days</th></tr>{rows}</table>{note}")
 
 
 def notice_html(release) -> str:
@@ -162,36 +228,45 @@ def notice_html(release) -> str:
         animated = len(release.dots)
         sample = "" if animated >= (release.children_total or 0) else f", {animated:,} of them animated"
         detail = (f"No dot is a real child. {release.children_total:,} synthetic children{sample}."
-                  + (f" Figures withheld under disclosure control say \"{SUPPRESSED}\"." if withheld else ""))
+                  + (f" Figures withheld under disclosure control say \"{SUPPRESSED}\"." if withheld else "")
+                  + (f" {release.no_dots_reason}" if release.no_dots_reason else ""))
     return (f"<p class='fd-notice fd-{release.kind}' role='note' id='fd-kind'><strong>{html.escape(release.notice)}"
             f".</strong> {html.escape(detail)}</p>")
 
 
-def legend_html(title: str, legend: dict) -> str:
+def legend_html(title: str, legend: dict, note: str = "") -> str:
+    from viewer.data import human_value
+
     items = "".join(f"<span class='fd-key'><span style='display:inline-block;width:12px;height:12px;"
-                    f"background:{c};border:1px solid #0b0c0c;margin-right:4px'></span>{html.escape(v)}</span> "
-                    for v, c in legend.items())
-    return f"<div class='fd-legend'><strong>{html.escape(title)}:</strong> {items}</div>"
+                    f"background:{c};border:1px solid #0b0c0c;margin-right:4px'></span>{html.escape(human_value(v))}"
+                    f"</span> " for v, c in legend.items())
+    extra = f" <em>{html.escape(note)}</em>" if note else ""
+    return f"<div class='fd-legend'><strong>{html.escape(title)}:</strong> {items}{extra}</div>"
 
 
-def routes_table_data(edges: pd.DataFrame) -> dict:
+def routes_table_data(edges: pd.DataFrame, labels: dict) -> dict:
     """The table view of the map (its text alternative)."""
     med = [fmt_days(r.median_days, r.p25_days, r.p75_days) for r in edges.itertuples()]
-    return {"from": edges["source"].tolist(), "to": edges["target"].tolist(),
-            "children": [fmt_count(v) for v in edges["children"]], "share": [fmt_share(v) for v in edges["share"]],
-            "median": [m[0] for m in med], "iqr": [m[1] for m in med]}
+    partial = edges["partial"].tolist() if "partial" in edges else [False] * len(edges)
+    return {"from": [labels.get(s, s) for s in edges["source"]], "to": [labels.get(s, s) for s in edges["target"]],
+            "children": [fmt_count(v) for v in edges["children"]],
+            "share": [WITHHELD if s else fmt_share(v) + ("*" if p else "")
+                      for v, s, p in zip(edges["share"], edges["suppressed"], partial)],
+            "median": [m[0] for m in med], "iqr": [m[1] for m in med],
+            "mean": [fmt_mean(v) for v in edges["mean_days"]]}
 
 
-def journeys_table_data(view: dict) -> dict:
+def journeys_table_data(view: dict, labels: dict) -> dict:
     total = view.get("children")
     rows = view.get("top_journeys") or []
-    return {"path": [r["path"].replace(">", " → ") for r in rows], "children": [f"{r['children']:,}" for r in rows],
+    return {"path": [" → ".join(labels.get(s, s) for s in r["path"].split(">")) for r in rows],
+            "children": [f"{r['children']:,}" for r in rows],
             "share": [f"{r['children'] / total:.1%}" if total else "-" for r in rows],
             "route": [r["path"] for r in rows]}
 
 
 def table(source: ColumnDataSource, columns: list[tuple[str, str]], name: str, height: int = 260,
-          width: int = 560) -> DataTable:
+          width: int = 600) -> DataTable:
     return DataTable(source=source, columns=[TableColumn(field=f, title=t) for f, t in columns], name=name,
                      height=height, width=width, index_position=None)
 

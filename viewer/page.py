@@ -1,5 +1,9 @@
 """The page: what one browser session shows, built from the releases app_hooks loaded once.
 
+The page stretches to the window's width (no sideways scrolling at 1366 or 1920 pixels) and the map
+keeps its proportions as it grows or shrinks. A comparison puts the second map beside the first, on
+the same axes (pan and zoom move both) and the same width scale, and opens the table of differences.
+
 `build` is also run once when the server starts (app_hooks), on a throwaway document, so that the first
 visitor does not pay for first-time imports and caches."""
 
@@ -13,15 +17,20 @@ from bokeh.models import Button, ColumnDataSource, CustomJS, Div, Select, Slider
 from viewer import figures, state
 from viewer.animation import EXPORT_CSV, SEEK, animation_callback
 from viewer.callbacks import Session, compare_options, dot_columns, filter_options
-from viewer.data import ALL, view_tables
+from viewer.data import ALL, stage_labels, view_tables
 
 CSS = """<style>
-.fd-header{font-family:Arial,Helvetica,sans-serif;color:#0b0c0c}.fd-header h1{font-size:22px;margin:4px 0}
-.fd-notice{background:#fff7bf;border-left:6px solid #f47738;padding:4px 8px;font-size:14px}
+.fd-header{font-family:Arial,Helvetica,sans-serif;color:#0b0c0c}.fd-header h1{font-size:20px;margin:0}
+.fd-notice{background:#fff7bf;border-left:6px solid #f47738;padding:4px 8px;font-size:14px;margin:4px 0}
 .fd-notice.fd-aggregate{background:#e8f1f8;border-left-color:#1d70b8}
 .fd-clock{font:bold 20px Arial,Helvetica,sans-serif}.fd-legend{font:14px Arial,Helvetica,sans-serif}
 .fd-key{margin-right:10px;white-space:nowrap}.fd-error{font:16px Arial;border-left:6px solid #d4351c;padding:8px}
 </style>"""
+TITLE_STYLE = {"font-family": "Arial,Helvetica,sans-serif", "font-size": "15px", "font-weight": "bold",
+               "color": "#0b0c0c"}
+NOTE_STYLE = {"font-family": "Arial,Helvetica,sans-serif", "font-size": "13px", "color": "#505a5f"}
+SHARE_NOTE = ("Routes: width = children; label = share of the moves out of the stage · median days. "
+              "* share of published routes only (some routes out of that stage are withheld).")
 
 
 def build(doc: Document) -> None:
@@ -33,30 +42,38 @@ def build(doc: Document) -> None:
                               f"<p>{html.escape(message)}</p></div>", name="error"))
         return
     release = next(iter(state.RELEASES.values()))
-    nodes, edges = view_tables(release.map, ALL)
+    labels = stage_labels(release.map)
+    nodes, edges = view_tables(release.map, ALL, release.layout)
     anim = _animation_widgets(release) if release.animated else None
-    map_fig, nsrc, esrc = figures.map_figure(nodes, edges, release.title, 1.0, anim and anim["dots"], name="map")
-    stats = Div(text=figures.stats_html(None, nodes, edges), width=330, name="stats")
-    filt = Select(title="Show (filter)", value=ALL, options=filter_options(release), name="filter")
+    map_fig, nsrc, esrc = figures.map_figure(nodes, edges, release.layout, 1.0, labels, anim and anim["dots"],
+                                             anim and anim["mapper"], name="map")
+    map_title = Div(text="", name="map_title", styles=TITLE_STYLE, sizing_mode="stretch_width")
+    stats = Div(text=figures.stats_html(None, nodes, edges, labels), width=320, name="stats")
+    filt = Select(title="Show (filter)", value=ALL, options=filter_options(release), name="filter", width=210)
     compare = Select(title="Compare with", value="off", options=compare_options(release, state.RELEASES),
-                     name="compare")
-    journeys = ColumnDataSource(figures.journeys_table_data(release.views[ALL]), name="journeys")
-    routes = ColumnDataSource(figures.routes_table_data(edges), name="routes")
-    journeys_table = figures.table(journeys, [("path", "Journey"), ("children", "Children"), ("share", "Share")],
-                                   "journeys_table")
-    routes_table = figures.table(routes, [("from", "From"), ("to", "To"), ("children", "Children"),
-                                          ("share", "Share out"), ("median", "Median days"), ("iqr", "P25-P75")],
-                                 "routes_table")
-    export_routes = Button(label="Download routes table (CSV)", width=220, name="export_routes")
-    export_routes.js_on_event("button_click", CustomJS(args=dict(source=routes, filename="routes.csv"),
-                                                       code=EXPORT_CSV))
-    export_journeys = Button(label="Download journeys table (CSV)", width=220, name="export_journeys")
-    export_journeys.js_on_event("button_click", CustomJS(args=dict(source=journeys, filename="journeys.csv"),
-                                                         code=EXPORT_CSV))
-    widgets = {"map": map_fig, "nodes": nsrc, "edges": esrc, "routes": routes, "journeys": journeys, "stats": stats,
-               "make_comparison": lambda: comparison_widgets(nodes, edges)}
+                     name="compare", width=250)
+    journeys = ColumnDataSource(figures.journeys_table_data(release.views[ALL], labels), name="journeys")
+    routes = ColumnDataSource(figures.routes_table_data(edges, labels), name="routes")
+    journey_cols = [("path", "Journey"), ("children", "Children"), ("share", "Share")]
+    route_cols = [("from", "From"), ("to", "To"), ("children", "Children"), ("share", "Share of moves out"),
+                  ("median", "Median days"), ("iqr", "P25-P75"), ("mean", "Mean days")]
+    journeys_table = figures.table(journeys, journey_cols, "journeys_table", width=760)
+    routes_table = figures.table(routes, route_cols, "routes_table", width=760)
+    export_routes = _export_button("Download routes table (CSV)", routes, route_cols, "routes.csv", "export_routes")
+    export_journeys = _export_button("Download journeys table (CSV)", journeys, journey_cols, "journeys.csv",
+                                     "export_journeys")
+    stats_column = column(stats, Div(text=SHARE_NOTE, width=320, styles=NOTE_STYLE), name="stats_column")
+    map_column = column(map_title, map_fig, sizing_mode="stretch_width", name="map_column")
+    maps = row(map_column, stats_column, sizing_mode="stretch_width", name="maps")
+    tabs = Tabs(tabs=[TabPanel(child=column(journeys_table, export_journeys), title="Top journeys"),
+                      TabPanel(child=column(routes_table, export_routes), title="Routes (table view of the map)")],
+                name="tabs")
+    widgets = {"map": map_fig, "map_title": map_title, "nodes": nsrc, "edges": esrc, "routes": routes,
+               "routes_table": routes_table, "journeys": journeys, "journeys_table": journeys_table, "stats": stats,
+               "stats_column": stats_column, "maps": maps, "tabs": tabs,
+               "make_comparison": lambda: comparison_widgets(release, map_fig, nodes, edges, labels)}
     if anim:
-        widgets.update(dots=anim["dots"], legend=anim["legend"])
+        widgets.update(dots=anim["dots"], legend=anim["legend"], mapper=anim["mapper"], journeys_src=anim["journeys"])
     session = Session(release, state.RELEASES, widgets)
     session.recolour()
     session.refresh_map()
@@ -65,50 +82,70 @@ def build(doc: Document) -> None:
     nsrc.selected.on_change("indices", session.on_stage)
     journeys.selected.on_change("indices", session.on_journey)
     header = Div(text=CSS + f"<div class='fd-header'><h1>Journeys through the front door: "
-                 f"{html.escape(release.title)}</h1>{figures.notice_html(release)}</div>", width=1300, name="header")
-    tabs = Tabs(tabs=[TabPanel(child=column(journeys_table, export_journeys), title="Top journeys"),
-                      TabPanel(child=column(routes_table, export_routes), title="Routes (table view of the map)")])
-    # The comparison panel is built and joins the page when a comparison is first chosen
-    # (callbacks.Session); built hidden up front, it cost every visitor about 0.4 s before the first paint.
+                 f"{html.escape(release.title)}</h1>{figures.notice_html(release)}</div>", name="header",
+                 sizing_mode="stretch_width")
+    # The comparison's map and table are built and join the page when a comparison is first chosen
+    # (callbacks.Session); built hidden up front, they cost every visitor about 0.4 s before the first paint.
     if anim:  # a synthetic release: its children are the dots
         anim["classify"].on_change("value", session.on_classification)
-        body = [row(anim["classify"], filt, compare), anim["controls"], row(map_fig, column(stats)), anim["legend"]]
+        body = [row(anim["classify"], filt, compare, *anim["controls"]), maps, anim["legend"]]
     else:  # an aggregate release: the map from map.json, no dots and no animation controls
-        body = [row(filt, compare), row(map_fig, column(stats))]
-    page = column(header, *body, row(tabs), name="page")
+        body = [row(filt, compare), maps]
+    page = column(header, *body, tabs, name="page", sizing_mode="stretch_width")
     session.w["page"] = page
     doc.add_root(page)
     if anim:
+        # Sources only the browser loop reads are roots (drawn as nothing), so that the server's changes
+        # to them (a new colour or filter) reach the browser.
+        doc.add_root(anim["journeys"])
         doc.js_on_event(DocumentReady, anim["start"])
+
+
+def _export_button(label: str, source, columns, filename: str, name: str) -> Button:
+    button = Button(label=label, width=240, name=name)
+    button.js_on_event("button_click", CustomJS(args=dict(source=source, filename=filename,
+                                                          columns=[list(c) for c in columns]), code=EXPORT_CSV))
+    return button
 
 
 def _animation_widgets(release) -> dict:
     """The dots of a synthetic release, and what plays them: play/pause, speed, time, clock, colour and legend."""
-    dot_cols, seg_cols = dot_columns(release)
+    dot_cols, seg_cols, journey_cols = dot_columns(release)
     dots = ColumnDataSource(dot_cols, name="dots")
     segments = ColumnDataSource(seg_cols, name="segments")
-    legend = Div(text="", width=900, name="legend")
+    journeys = ColumnDataSource(journey_cols, name="dot_journeys")
+    mapper = figures.dot_colour_mapper({"1": "#ffffff"})
+    legend = Div(text="", name="legend", sizing_mode="stretch_width")
     clock_src = ColumnDataSource({"t": [0.0]}, name="clock_src")
-    clock = Div(text="", width=160, name="clock")
-    play = Toggle(label="Play / pause animation", active=False, button_type="success", width=190, name="play")
-    speed = Slider(title="Speed (days per second)", start=5, end=200, value=60, step=5, width=220, name="speed")
-    time = Slider(title="Time (days since the window began)", start=0, end=int(release.window_days), value=0,
-                  step=1, width=320, name="time")
+    clock = Div(text="", width=110, name="clock", margin=(22, 5, 5, 5))
+    play = Toggle(label="Play / pause", active=False, button_type="success", width=110, name="play",
+                  margin=(24, 5, 5, 5))
+    speed = Slider(title="Speed (days a second)", start=5, end=200, value=60, step=5, width=150, name="speed")
+    time = Slider(title="Day of the window", start=0, end=int(release.window_days), value=0, step=1, width=190,
+                  name="time")
     time.js_on_change("value", CustomJS(args=dict(clock_src=clock_src), code=SEEK))
-    classes = [c for c in release.classifications if c in release.dots.columns]
-    classify = Select(title="Colour dots by", value="repeat", name="classification",
+    classes = [c for c in release.classifications if c in release.journeys.columns]
+    classify = Select(title="Colour dots by", value="repeat", name="classification", width=170,
                       options=[(c, release.classifications[c]["label"]) for c in classes])
     start_ms = release.window_start.value / 1e6
-    return {"dots": dots, "legend": legend, "classify": classify, "controls": row(play, speed, time, clock),
-            "start": animation_callback(dots, segments, clock, clock_src, play, speed, start_ms, release.window_days)}
+    return {"dots": dots, "journeys": journeys, "mapper": mapper, "legend": legend, "classify": classify,
+            "controls": [play, speed, time, clock],
+            "start": animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms,
+                                        release.window_days)}
 
 
-def comparison_widgets(nodes, edges) -> dict:
-    """The second map and the table of differences in route shares, on the first map's layout."""
-    map_b, nsrc_b, esrc_b = figures.map_figure(nodes, edges, "Comparison", 1.0, None, name="map_b")
+def comparison_widgets(release, map_a, nodes, edges, labels) -> dict:
+    """The second map (on the first map's axes, so pan and zoom move both) and the table of differences."""
+    map_b, nsrc_b, esrc_b = figures.map_figure(nodes, edges, release.layout, 1.0, labels, name="map_b",
+                                               x_range=map_a.x_range, y_range=map_a.y_range)
+    title_b = Div(text="", name="map_b_title", styles=TITLE_STYLE, sizing_mode="stretch_width")
     diff = ColumnDataSource({"route": [], "share_a": [], "share_b": [], "difference": []}, name="diff")
-    diff_table = figures.table(diff, [("route", "Route"), ("share_a", "Share (left map)"),
-                                      ("share_b", "Share (right map)"), ("difference", "Difference")], "diff_table",
-                               width=520)
-    return {"map_b": map_b, "nodes_b": nsrc_b, "edges_b": esrc_b, "diff": diff,
-            "compare_panel": row(map_b, diff_table, name="compare_panel")}
+    diff_cols = [("route", "Route"), ("share_a", "Share, left map"), ("share_b", "Share, right map"),
+                 ("difference", "Difference (pp)")]
+    diff_table = figures.table(diff, diff_cols, "diff_table", width=760)
+    caption = Div(text="", name="diff_caption", sizing_mode="stretch_width")
+    export = _export_button("Download differences (CSV)", diff, diff_cols, "differences.csv", "export_diff")
+    return {"map_b": map_b, "map_b_title": title_b, "nodes_b": nsrc_b, "edges_b": esrc_b, "diff": diff,
+            "diff_table": diff_table, "diff_caption": caption,
+            "diff_tab": TabPanel(child=column(caption, diff_table, export), title="Differences (percentage points)"),
+            "compare_panel": column(title_b, map_b, sizing_mode="stretch_width", name="compare_panel")}

@@ -216,7 +216,7 @@ def test_an_aggregate_bundle_carries_real_figures_only_through_disclosure_contro
     with zipfile.ZipFile(aggregate_bundle) as zf:
         files = {name: zf.read(name) for name in zf.namelist()}
     assert set(files) == {"datapackage.json", "map.json", "disclosure_report.json", "disclosure_report.html",
-                          "README.md", "map.schema.json", "map_fields.md"}
+                          "README.md", "map.schema.json", "map_fields.md", "layout.json"}
     found = [f for name, data in files.items() for f in scanner.file(name, data)]
     assert not found, "real figures in the aggregate bundle:\n" + "\n".join(map(str, found[:20]))
     m = json.loads(files["map.json"])

@@ -61,8 +61,9 @@ def test_filters_of_an_aggregate_release_choose_views_of_its_map(monkeypatch, ag
     years = [v for v, d in aggregate.views.items() if d["classification"] == "year" and d["children"]]
     view = max(years, key=lambda v: aggregate.views[v]["children"])
     model(doc, "filter").value = view
-    assert view.partition("=")[2] in model(doc, "map").title.text
-    assert model(doc, "routes").data["from"] == [e["source"] for e in aggregate.views[view]["edges"]]
+    assert f"Year (April to March) the journey began: {view.partition('=')[2]}" in model(doc, "map_title").text
+    labels = {s["id"]: s["label"] for s in aggregate.map["stages"]}
+    assert model(doc, "routes").data["from"] == [labels[e["source"]] for e in aggregate.views[view]["edges"]]
     assert len(model(doc, "journeys").data["path"]) == len(aggregate.views[view]["top_journeys"])
 
 
@@ -70,9 +71,10 @@ def test_an_aggregate_release_compares_with_a_synthetic_one_on_the_map(monkeypat
     doc = page_for(monkeypatch, aggregate, synthetic)
     model(doc, "compare").value = f"release:{synthetic.release_id}"
     assert model(doc, "compare_panel").visible
-    assert "synthetic records" in model(doc, "map_b").title.text
+    assert "synthetic records" in model(doc, "map_b_title").text
     assert model(doc, "map_b_nodes").data["stage"] == model(doc, "map_nodes").data["stage"]
     diff = model(doc, "diff").data
-    assert len(diff["route"]) and "suppressed" in diff["share_a"]
-    withheld = [d for d, a in zip(diff["difference"], diff["share_a"]) if a == "suppressed"]
-    assert set(withheld) == {"-"}  # no difference is shown against a withheld share
+    assert len(diff["route"]) and "withheld" in diff["share_a"]
+    withheld = [d for d, a in zip(diff["difference"], diff["share_a"]) if a == "withheld"]
+    assert withheld and set(withheld) == {"withheld"}  # no difference is shown against a withheld share
+    assert all(d.endswith(" pp") or d in ("withheld", "-") for d in diff["difference"])
