@@ -122,3 +122,10 @@ UNKNOWN = {"protects_against": "This check has no guidance yet.",
 def guidance_for(name: str) -> dict[str, str]:
     """The guidance of a check by its name (a report written before a check had guidance gets it here)."""
     return dict(GUIDANCE.get(name, UNKNOWN))
+
+
+def markdown_table() -> str:
+    """Every check's guidance as a Markdown table (docs/reviewers.md holds it; a test keeps the two the same)."""
+    rows = ["| check | what it protects against | what to look for |", "|---|---|---|"]
+    rows += [f"| `{name}` | {g['protects_against']} | {g['look_for']} |" for name, g in GUIDANCE.items()]
+    return "\n".join(rows) + "\n"
