@@ -63,6 +63,16 @@ def check_synthetic(**tables: pd.DataFrame) -> None:
                               f"{name}.csv, column child_key); event logs are made from synthetic records only.")
 
 
+def check_events(events: pd.DataFrame) -> None:
+    """Every event needs its stage and its date (a log has no way to say "unknown")."""
+    for col in ("stage", "date", "episode_no", "step"):
+        missing = events[col].isna().to_numpy()
+        if missing.any():
+            raise BundleError(f"events: {int(missing.sum()):,} rows have no {col} (first at row "
+                              f"{int(np.flatnonzero(missing)[0]) + 2} of events.csv, column {col}); every event of "
+                              "an event log needs one.")
+
+
 def _text(value, kind: str) -> str:
     """One value as text: integers without a decimal point, booleans as true/false."""
     if kind == "boolean":
@@ -140,6 +150,7 @@ def _write_rows(out: io.BytesIO, frames: list[tuple[pd.DataFrame, object]], sep:
 def ocel_json(children: pd.DataFrame, episodes: pd.DataFrame, events: pd.DataFrame) -> bytes:
     """The synthetic tables as an OCEL 2.0 JSON log (UTF-8 bytes)."""
     check_synthetic(children=children, episodes=episodes, events=events)
+    check_events(events)
     stage_labels = [STAGE_LABELS[s] for s in STAGES]
     head = {"objectTypes": _types(["child"], CHILD_ATTRIBUTES) + _types(["journey"], JOURNEY_ATTRIBUTES),
             "eventTypes": _types(stage_labels, EVENT_ATTRIBUTES)}
@@ -189,6 +200,7 @@ def _trace_heads(children: pd.DataFrame, episodes: pd.DataFrame) -> pd.Series:
 def xes(children: pd.DataFrame, episodes: pd.DataFrame, events: pd.DataFrame) -> bytes:
     """The synthetic tables as an XES log (UTF-8 bytes): one trace per journey."""
     check_synthetic(children=children, episodes=episodes, events=events)
+    check_events(events)
     ev = _ordered(events)
     jid = _journey_ids(ev)
     ev["_first"] = jid.ne(jid.shift()).to_numpy()

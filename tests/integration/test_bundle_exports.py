@@ -246,6 +246,15 @@ def test_a_bundle_of_real_records_is_refused_before_anything_is_written(real, ga
 
 
 @pytest.mark.slow
+def test_an_event_without_a_date_is_refused_naming_its_row(bundle):
+    events = bundle.table("events")
+    events.loc[5, "date"] = pd.NaT
+    for export in (event_logs.ocel_json, event_logs.xes):
+        with pytest.raises(BundleError, match="row 7 of events.csv, column date"):
+            export(bundle.table("children"), bundle.table("episodes"), events)
+
+
+@pytest.mark.slow
 def test_a_changed_event_log_is_refused_and_a_bundle_from_before_the_logs_still_reads(bundle_path, tmp_path):
     with zipfile.ZipFile(bundle_path) as zf:
         entries = {n: zf.read(n) for n in zf.namelist()}
