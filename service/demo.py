@@ -135,7 +135,7 @@ def run_demo(port: int, children: int, data_dir: Path, keep_running: bool, viewe
     try:
         _wait_for(f"{base}/health", watched=watched)
         roles = dict(DEMO_USERS)
-        tokens = {name: _add_user(env, name, role) for name, role in DEMO_USERS}
+        tokens = {name: _add_user(env, name, kind) for name, kind in DEMO_USERS}
         settings = data_dir / "demo.env"
         _write_settings(settings, tokens, base)
         click.echo(f"Demo users, their roles and API tokens (also in {settings}):")

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from service import audit
-from service.governance import workflow
-from service.governance.permissions import allowed, can_see_release, in_council
-from service.governance.workflow import WorkflowError
+from service.governance import permissions, workflow
+from service.governance.errors import NotFound, WorkflowError
+from service.governance.permissions import in_council
 from service.orm import Dataset, Job, Release, TrainedModel, User
 from service.store import Store, new_id
 
@@ -22,14 +22,8 @@ MAX_CHILDREN = 1_000_000
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
-class NotFound(WorkflowError):
-    def __init__(self, what: str):
-        super().__init__(f"no {what} with that id (or you may not see it).", 404)
-
-
-def require(user: User, permission: str) -> None:
-    if not allowed(user.role, permission):
-        raise WorkflowError(f"your role ({user.role.replace('_', ' ')}) may not do this.", 403)
+# The role gate, before any object is looked at (every rule is in service.governance.permissions).
+require = permissions.check_allowed
 
 
 @dataclass
@@ -131,21 +125,14 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
 
 
 def get_dataset(store: Store, s, user: User, dataset_id: str) -> Dataset:
-    require(user, "dataset:read")
     ds = store.get(s, Dataset, dataset_id)
-    if (not in_council(user, ds) or ds.status == "deleted"
-            or (user.role != "admin" and ds.owner_id != user.id)):
-        raise NotFound("dataset")
+    permissions.check_view_dataset(user, ds)
     return ds
 
 
 def list_datasets(store: Store, s, user: User) -> list[Dataset]:
     require(user, "dataset:read")
-    return store.datasets(s, user.council_id, None if user.role == "admin" else user.id)
-
-
-# A release in one of these states still rests on its dataset: being built or reviewed, or served.
-RELEASES_KEEPING_A_DATASET = ("draft", "checking", "awaiting_review", "returned", "approved", "published")
+    return store.datasets(s, user.council_id, None if permissions.sees_every(user, "dataset") else user.id)
 
 
 @dataclass
@@ -173,18 +160,9 @@ def delete_dataset(store: Store, user: User, dataset_id: str) -> Deleted:
             # and then finds the dataset or model deleted, or is seen below.
             store.get(s, Dataset, dataset_id, lock=True)
             ds = get_dataset(store, s, user, dataset_id)  # owner or admin of its council, else 404
-            if ds.status == "ingesting":
-                raise WorkflowError("the dataset is still being ingested; delete it when its job has finished.", 409)
+            permissions.check_delete_dataset(user, ds)  # not while it is ingested
             models = store.models_of_dataset(s, ds.id, lock=True)
-            if any(m.status == "training" for m in models):
-                raise WorkflowError("a model is being trained on this dataset; delete it when the training job has "
-                                    "finished.", 409)
-            live = [r for r in store.releases_of_models(s, [m.id for m in models])
-                    if r.state in RELEASES_KEEPING_A_DATASET]
-            if live:
-                named = ", ".join(f"{r.id} ({r.state.replace('_', ' ')})" for r in live[:5])
-                raise WorkflowError(f"releases made from this dataset are in progress or published ({named}); "
-                                    "withdraw them, or wait for their review to end, before deleting it.", 409)
+            permissions.check_delete_dataset(user, ds, models, store.releases_of_models(s, [m.id for m in models]))
             trash.mkdir(parents=True)
             for src in (store.upload_dir(ds.id), store.dataset_dir(ds.id), *(store.model_path(m.id) for m in models)):
                 if src.exists():
@@ -208,11 +186,10 @@ def delete_dataset(store: Store, user: User, dataset_id: str) -> Deleted:
 
 # -- jobs -------------------------------------------------------------------------------------
 def get_job(store: Store, s, user: User, job_id: str) -> Job:
-    """A job of the user's council: admins and reviewers see any, others their own."""
+    """A job of the user's council they may see (permissions.check_view_job)."""
     require(user, "job:read")
     job = store.get(s, Job, job_id)
-    if not in_council(user, job) or (user.role not in ("admin", "reviewer") and job.created_by != user.id):
-        raise NotFound("job")
+    permissions.check_view_job(user, job)
     return job
 
 
@@ -243,8 +220,7 @@ def request_model(store: Store, runner, user: User, dataset_id: str, generator: 
     with store.write() as s:
         store.get(s, Dataset, dataset_id, lock=True)  # a deletion of the dataset under way finishes first
         ds = get_dataset(store, s, user, dataset_id)
-        if ds.status != "ready":
-            raise WorkflowError(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.", 409)
+        permissions.check_train(user, ds)
         from synth.readiness import blockers, cannot_train_message
 
         if reasons := blockers(ds.report, generator):
@@ -268,16 +244,14 @@ def _iso(d: date | str | None) -> str | None:
 
 
 def get_model(store: Store, s, user: User, model_id: str) -> TrainedModel:
-    require(user, "model:read")
     m = store.get(s, TrainedModel, model_id)
-    if not in_council(user, m) or (user.role == "data_owner" and m.owner_id != user.id):
-        raise NotFound("model")
+    permissions.check_view_model(user, m)
     return m
 
 
 def list_models(store: Store, s, user: User) -> list[TrainedModel]:
     require(user, "model:read")
-    return store.models(s, user.council_id, user.id if user.role == "data_owner" else None)
+    return store.models(s, user.council_id, None if permissions.sees_every(user, "model") else user.id)
 
 
 # -- releases ---------------------------------------------------------------------------------
@@ -313,8 +287,7 @@ def request_release(store: Store, runner, user: User, model_id: str, children: i
     with store.write() as s:
         store.get(s, TrainedModel, model_id, lock=True)  # a deletion of its dataset under way finishes first
         m = get_model(store, s, user, model_id)
-        if m.status != "ready":
-            raise WorkflowError(f"the model is '{m.status}'; request a release from a trained model.", 409)
+        permissions.check_request_release(user, m)
         r = Release(id=new_id(), council_id=user.council_id, model_id=m.id, requester_id=user.id, kind=kind, children=children, profile=profile,
                     purpose=purpose.strip(), recipients=recipients.strip(), state="draft")
         s.add(r)
@@ -330,34 +303,30 @@ def request_release(store: Store, runner, user: User, model_id: str, children: i
 def get_release(store: Store, s, user: User, release_id: str, shared: bool = False) -> Release:
     """A release of the user's council they may see. With `shared` (reading only: its record and bundle, never
     acting on it), also a published aggregate release another council shares with the user's sharing council."""
-    require(user, "release:read")
     r = store.get(s, Release, release_id)
-    if in_council(user, r) and can_see_release(user.role, user.id, r.requester_id, r.state):
-        return r
-    if shared and r is not None and shared_with(store, s, user, r):
-        return r
-    raise NotFound("release")
+    permissions.check_view_release(user, r, _councils(store, s, user, r) if shared else None)
+    return r
 
 
-def shared_with(store: Store, s, user: User, r: Release) -> bool:
-    """Whether another council's release is one it shares with the user's council now: a published aggregate
-    release, both councils sharing, and the user one of the council's staff who may compare."""
+def _councils(store: Store, s, user: User, r: Release | None):
+    """The user's council and the release's, for a rule on sharing (not looked up for one's own release)."""
     from service.orm import Council
 
-    if r.kind != "aggregate" or r.state != "published" or not allowed(user.role, "comparison:read"):
-        return False
-    mine, theirs = store.get(s, Council, user.council_id), store.get(s, Council, r.council_id)
-    return bool(mine and theirs and mine.shares_aggregates and theirs.shares_aggregates)
+    if r is None or in_council(user, r):
+        return None
+    return store.get(s, Council, user.council_id), store.get(s, Council, r.council_id)
 
 
 def list_releases(store: Store, s, user: User, state: str | None = None) -> list[Release]:
     require(user, "release:list")
     council = user.council_id
-    if user.role in ("reviewer", "admin"):
+    states, own = permissions.release_scope(user)
+    if states is None:
         return store.releases(s, council, [state] if state else None)
-    if user.role == "developer":
-        return store.releases(s, council, ["published"]) if state in (None, "published") else []
-    rows = store.releases(s, council, None, requester_id=user.id) + store.releases(s, council, ["published"])
+    wanted = sorted(x for x in states if state in (None, x))
+    rows = store.releases(s, council, wanted) if wanted else []
+    if own:
+        rows += store.releases(s, council, None, requester_id=user.id)
     seen, out = set(), []
     for r in sorted(rows, key=lambda r: r.created_at, reverse=True):
         if r.id not in seen and (state is None or r.state == state):
@@ -430,9 +399,7 @@ def retry_release(store: Store, runner, user: User, release_id: str) -> tuple[Re
     require(user, "release:amend")
     with store.write() as s:
         r = get_release(store, s, user, release_id)
-        if r.state == "failed" and not build_crashed(store, s, r):
-            raise WorkflowError("the automated checks failed this release, so running them again would fail "
-                                "again; request a new release instead.", 409)
+        permissions.check_retry(user, r, r.state == "failed" and build_crashed(store, s, r))
         workflow.transition(store, s, r, "retry", user)
         r.error = None
         job = _new_job(store, s, runner, "build_release", "release", r.id, user)
@@ -459,7 +426,8 @@ def publish_release(store: Store, user: User, release_id: str) -> Release:
     require(user, "release:publish")
     with store.write() as s:
         r = get_release(store, s, user, release_id)
-        if r.kind == "aggregate" and r.state == "approved":
+        permissions.check_publish(user, r)
+        if r.kind == "aggregate":
             _differencing_since_checked(store, s, r)
         workflow.transition(store, s, r, "publish", user)
         from service.orm import now
@@ -472,49 +440,47 @@ def withdraw_release(store: Store, user: User, release_id: str, reason: str = ""
     require(user, "release:withdraw")
     with store.write() as s:
         r = get_release(store, s, user, release_id)
+        permissions.check_withdraw(user, r)
         workflow.transition(store, s, r, "withdraw", user, {"reason_chars": len(reason or "")})
     return r
-
-
-def check_published_for(user: User, r: Release) -> None:
-    """Raise unless this user may have the release's data now: the bundle, or the viewer on it."""
-    require(user, "release:download")
-    if r.state == "withdrawn":
-        raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
-    # No file of a release leaves the service before it is published, for anyone: sign-off is the gate.
-    # Those who decide on it read its disclosure report and see its map on the release page.
-    if r.state != "published":
-        raise WorkflowError("this release is not published, so its files cannot be downloaded; the "
-                            "reviewers read its disclosure report and map on the release page.", 409)
 
 
 def open_release_viewer(store: Store, user: User, release_id: str) -> Release:
     """A signed-in user opens the map viewer on a published release: the same rule as a download, audited."""
     with store.write() as s:
         r = get_release(store, s, user, release_id, shared=True)
-        check_published_for(user, r)
+        permissions.check_download(user, r, _councils(store, s, user, r))
         details = {} if in_council(user, r) else {"shared_by_council": r.council_id}
         audit.record(store, s, user, "release.viewer_opened", "release", r.id, details)
     return r
 
 
-def release_file_access(store: Store, user: User, release_id: str, what: str) -> tuple[Release, Path]:
-    """The path of a release's bundle or report, if this user may have it now; audits the read."""
+def release_file_access(store: Store, user: User, release_id: str, what: str,
+                        via: str = "api") -> tuple[Release, Path]:
+    """The path of a release's bundle or its report (`what`: "bundle", "report_json" or "report_html"), if this
+    user may have it now; audits the read (`via`: "api" or "web")."""
     with store.write() as s:
         r = get_release(store, s, user, release_id, shared=what == "bundle")
         if what == "bundle":
-            check_published_for(user, r)
+            permissions.check_download(user, r, _councils(store, s, user, r))
             path = store.bundle_path(r.id)
         else:
-            require(user, "release:report")
-            if user.role == "data_owner" and user.id != r.requester_id:
-                raise NotFound("release")
+            permissions.check_read_report(user, r)
             path = store.report_path(r.id, "json" if what == "report_json" else "html")
         if not path.exists():
             raise WorkflowError("the release has no such file yet (its build job has not finished).", 409)
-        details = {} if in_council(user, r) else {"shared_by_council": r.council_id}
-        audit.record(store, s, user, f"release.{what}_read", "release", r.id, details)
+        if what == "bundle":
+            details = {} if in_council(user, r) else {"shared_by_council": r.council_id}
+            audit.record(store, s, user, "release.bundle_read", "release", r.id, details)
+        else:
+            record_report_read(store, s, user, r, what.removeprefix("report_"), via)
     return r, path
+
+
+def record_report_read(store: Store, s, user: User, r: Release, form: str, via: str) -> None:
+    """Every read of a release's disclosure report is one audit action, `release.report_read`, saying in what
+    form (json, html, or the release page's findings) and through what (api or web)."""
+    audit.record(store, s, user, "release.report_read", "release", r.id, {"format": form, "via": via})
 
 
 # -- councils: settings, sharing of aggregates, comparison --------------------------------------

@@ -19,7 +19,7 @@ from service.api.schemas import (
     ReviewCreateSchema,
     WithdrawSchema,
 )
-from service.governance.permissions import in_council
+from service.governance import permissions
 from service.governance.workflow import WorkflowError
 
 blp = Blueprint("releases", __name__, url_prefix="/api/v1/releases",
@@ -28,8 +28,7 @@ CHUNK = 256 * 1024
 
 
 def _dump(r) -> dict:
-    u = user()
-    full = in_council(u, r) and (u.role in ("reviewer", "admin") or u.id == r.requester_id)
+    full = permissions.can_read_report(user(), r)  # those who decide on it see the request in full
     return (ReleaseSchema() if full else ReleasePublicSchema()).dump(r)
 
 
@@ -57,7 +56,7 @@ class Releases(MethodView):
     @blp.arguments(ReleaseQuerySchema, location="query")
     def get(self, q: dict):
         """Releases you may see: developers see published ones only."""
-        if user().role == "developer":
+        if permissions.sees_public_releases_only(user()):
             return _published_listing(q.get("state"))
         with store().read() as s:
             rows = operations.list_releases(store(), s, user(), q.get("state"))

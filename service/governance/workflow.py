@@ -9,38 +9,21 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.governance.permissions import allowed
+from service.governance.errors import WorkflowError
+from service.governance.permissions import check_amend, check_review, check_transition
 from service.governance.states import TABLE
 from service.orm import Release, Review, User, now
 from service.store import Store
 
-
-class WorkflowError(Exception):
-    """A request the rules refuse. `status` is the HTTP status the web layer answers with."""
-
-    def __init__(self, message: str, status: int = 409):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def _actor_kinds(user: User | None, release: Release) -> set[str]:
-    if user is None:
-        return {"system"}
-    kinds = {user.role}
-    if user.id == release.requester_id:
-        kinds.add("requester")
-    return kinds
+__all__ = ["WorkflowError", "amend", "approvals", "review", "transition"]
 
 
 def transition(store: Store, s: Session, release: Release, action: str, user: User | None,
                details: dict | None = None) -> Release:
-    t = TABLE.get((release.state, action))
-    if t is None:
-        raise WorkflowError(f"a release that is '{release.state}' cannot be {_past(action)}.", 409)
-    if not (_actor_kinds(user, release) & t.actors):
-        who = " or ".join(sorted(t.actors))
-        raise WorkflowError(f"only the {who} may do this to a release.", 403)
+    """The one function that changes a release's state: the table allows the change from this state by this
+    actor (permissions.check_transition), and the audit event is written in the same transaction."""
+    check_transition(user, release, action)
+    t = TABLE[(release.state, action)]
     before = release.state
     release.state = t.target
     release.updated_at = now()
@@ -48,13 +31,6 @@ def transition(store: Store, s: Session, release: Release, action: str, user: Us
                  {"from": before, "to": t.target, "version": release.version, **(details or {})},
                  council_id=release.council_id)
     return release
-
-
-def _past(action: str) -> str:
-    return {"submit": "submitted", "approve": "approved", "approve_final": "approved", "return": "returned",
-            "reject": "rejected", "amend": "changed", "publish": "published", "withdraw": "withdrawn",
-            "gate_failed": "marked failed", "gate_passed": "sent for review", "build_failed": "marked failed",
-            "retry": "retried"}.get(action, action)
 
 
 def approvals(release: Release) -> list[Review]:
@@ -67,15 +43,7 @@ def review(store: Store, s: Session, release: Release, reviewer: User, decision:
     """One reviewer's decision on the release as it is now. `review_items` are the titles of the checks that
     need a person's judgement (the gate's "review" verdicts): approving such a release needs a comment
     saying how the reviewer judged them, as do returning and rejecting."""
-    if not allowed(reviewer.role, "release:review"):
-        raise WorkflowError("only reviewers may review releases.", 403)
-    if reviewer.id == release.requester_id:
-        raise WorkflowError("you requested this release, so you cannot review it: another reviewer must.", 403)
-    if release.state != "awaiting_review":
-        raise WorkflowError(f"this release is '{release.state}', not awaiting review.", 409)
-    if any(r.reviewer_id == reviewer.id and r.release_version == release.version for r in release.reviews):
-        raise WorkflowError("you have already reviewed this version of the release; a different reviewer must.",
-                            409)
+    check_review(reviewer, release)
     if decision not in ("approve", "return", "reject"):
         raise WorkflowError("decision must be approve, return or reject.", 422)
     if decision in ("return", "reject") and not comment.strip():
@@ -100,8 +68,7 @@ def review(store: Store, s: Session, release: Release, reviewer: User, decision:
 
 def amend(store: Store, s: Session, release: Release, user: User, changes: dict) -> Release:
     """Change a returned (or in-review) request; approvals so far no longer count."""
-    if user.id != release.requester_id:
-        raise WorkflowError("only the requester may change a release request.", 403)
+    check_amend(user, release)
     fields = {k: v for k, v in changes.items() if k in ("children", "profile", "purpose", "recipients")
               and v is not None and getattr(release, k) != v}
     if not fields:

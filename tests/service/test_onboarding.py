@@ -92,7 +92,7 @@ def test_make_run_prints_roles_the_pages_and_its_settings_file_and_reviews_hones
     finally:
         store.dispose()
     for reviewer in ("rita", "raj"):
-        read = trail.index((reviewer, "release.report_json_read"))
+        read = trail.index((reviewer, "release.report_read"))
         assert any(a == reviewer and act.startswith("release.approve") for a, act in trail[read:]), trail
     assert len(comments) == 2 and all("Automated demo approval" in c and "Not a real sign-off" in c for c in comments)
     assert not any("Checked the disclosure report" in c for c in comments)

@@ -107,7 +107,8 @@ def test_viewing_the_release_page_is_one_audit_row(review_env):
     assert client.get(f"/releases/{rel}").status_code == 200
     with env.store.read() as s:
         after = env.store.audit_events(s, 1, object_type="release", object_id=rel)
-    assert [e.action for e in after[before:]] == ["release.report_viewed"]
+    assert [e.action for e in after[before:]] == ["release.report_read"]
+    assert after[-1].details == {"format": "page", "via": "web"}
 
 
 def test_a_comment_lets_the_approval_through(review_env):

@@ -224,7 +224,7 @@ def test_owner_reviewers_and_developer_journeys_end_to_end(service, browser):
         header_says(d, reviewer, "reviewer")
         seen = audit_actions(service, rid)
         submit(d, d.find_element(By.LINK_TEXT, rid))
-        assert audit_actions(service, rid)[len(seen):] == ["release.report_viewed"]  # one row per page view
+        assert audit_actions(service, rid)[len(seen):] == ["release.report_read"]  # one row per page view
         assert not d.find_elements(By.TAG_NAME, "iframe")
         assert "Purpose" in d.page_source and "University of Somewhere" in d.page_source
         form_y = d.find_element(By.ID, "review-form").location["y"]
