@@ -201,13 +201,14 @@ def logout():
 @signed_in
 def datasets():
     store = _store()
-    form = {"name": ""}
+    form = {"name": "", "dates": "day-first"}
     error = None
     if request.method == "POST":
         form["name"] = request.form.get("name", "")
+        form["dates"] = request.form.get("dates") or "day-first"
         uploads = [operations.Upload(f.filename, f.stream) for f in request.files.getlist("file") if f.filename]
         try:
-            ds, job = operations.upload_dataset(store, _runner(), g.web_user, form["name"], uploads)
+            ds, job = operations.upload_dataset(store, _runner(), g.web_user, form["name"], uploads, form["dates"])
             return redirect(url_for("web.job_page", job_id=job.id))
         except WorkflowError as exc:
             error = exc.message
