@@ -33,6 +33,7 @@ from flask import (
 from markupsafe import Markup
 
 from service import audit, operations
+from service.governance import permissions
 from service.governance.workflow import WorkflowError, approvals
 from service.orm import Release, TrainedModel
 from synth.stages import STAGE_LABELS
@@ -142,6 +143,13 @@ def signed_in(view):
     return wrapper
 
 
+@bp.app_context_processor
+def _menu() -> dict:
+    """The pages the menu offers the signed-in user (base.html gets booleans, never a role)."""
+    user = g.get("web_user")
+    return {"menu": permissions.menu(user) if user is not None else {}}
+
+
 def render_page(template: str, title: str, status: int = 200, **context):
     return render_template(template, title=title, user=g.get("web_user"), csrf_field=csrf_field, **context), status
 
@@ -155,9 +163,9 @@ def _fail_page(exc: WorkflowError, template: str, title: str, **context):
 def home():
     if g.web_user is None:
         return redirect(url_for("web.login"))
-    if g.web_user.role == "data_owner":
+    if permissions.may(g.web_user, "dataset:create"):  # data owners start from their datasets
         return redirect(url_for("web.datasets"))
-    if g.web_user.role == "reviewer":
+    if permissions.may(g.web_user, "release:review"):  # reviewers from what awaits them
         return redirect(url_for("web.review_queue"))
     return redirect(url_for("web.releases"))
 
@@ -218,7 +226,9 @@ def datasets():
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Datasets")
     return render_page("datasets.html", "Datasets", status=422 if error else 200, datasets=rows, form=form,
-                       error=error)
+                       error=error, all_datasets=permissions.sees_every(g.web_user, "dataset"),
+                       can_upload=permissions.may(g.web_user, "dataset:create"),
+                       deletable={d.id for d in rows if permissions.can_delete_dataset(g.web_user, d)})
 
 
 @bp.route("/datasets/<dataset_id>")
@@ -332,7 +342,8 @@ def model_page(model_id: str):
             m = operations.get_model(store, s, g.web_user, model_id)
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Model")
-    return render_page("model.html", "Model", model=m, form={})
+    return render_page("model.html", "Model", model=m, form={},
+                       can_request_release=permissions.can_request_release(g.web_user, m))
 
 
 # -- releases ---------------------------------------------------------------------------------
@@ -355,7 +366,8 @@ def request_release(model_id: str):
                 m = operations.get_model(store, s, g.web_user, model_id)
         except WorkflowError:
             return _fail_page(exc, "message.html", "Model")
-        return render_page("model.html", "Model", status=exc.status, model=m, form=form, error=exc.message)
+        return render_page("model.html", "Model", status=exc.status, model=m, form=form, error=exc.message,
+                           can_request_release=permissions.can_request_release(g.web_user, m))
     return redirect(url_for("web.job_page", job_id=job.id))
 
 
@@ -387,27 +399,31 @@ KIND_TEXTS = {
 
 
 def _release_context(store, s, r: Release) -> dict:
-    """What the release page shows. Who asked, why, for whom, the reviews and the history are for those who
-    decide on the release (its requester, reviewers, admins), as in the API; others see what it is."""
+    """What the release page shows. Who asked, why, for whom, the reviews, the history, the report and the map
+    are for those who decide on the release (its requester, reviewers, admins), as in the API; others see what
+    it is. What the user may do to it: service.governance.permissions, as booleans for the template."""
     user = g.web_user
-    full = user.role in ("reviewer", "admin") or user.id == r.requester_id
+    full = permissions.can_read_report(user, r)
     events = store.audit_events(s, r.council_id, object_type="release", object_id=r.id) if full else []
     model = store.get(s, TrainedModel, r.model_id)
-    reviewed = any(rv.reviewer_id == user.id and rv.release_version == r.version for rv in r.reviews)
     report = operations.release_report(store, r.id) if full else None
     kind = r.kind or "synthetic"
+    can_download = permissions.can_download(user, r)
     return {
         "r": r, "full": full, "history": events, "model": model, "report": report,
         "findings": operations.release_findings(report),
         "kind_label": KIND_LABELS.get(kind, kind), "kind_text": KIND_TEXTS.get(kind, ""),
         "approvals": len(approvals(r)), "required": int(current_app.config["FRONTDOOR"]["REQUIRED_APPROVALS"]),
-        "can_review": user.role == "reviewer" and r.state == "awaiting_review" and user.id != r.requester_id
-        and not reviewed,
-        "is_requester": user.id == r.requester_id,
-        "viewer_link": r.state == "published" and bool(current_app.config["FRONTDOOR"].get("VIEWER_URL")
-                                                        and current_app.config["FRONTDOOR"].get("VIEWER_SECRET_KEY")),
-        "can_retry": r.state == "failed" and user.id == r.requester_id and operations.build_crashed(store, s, r),
-        "map_svg": _map_svg(store, r) if user.role in ("reviewer", "admin") or user.id == r.requester_id else None,
+        "can_review": permissions.can_review(user, r),
+        "can_publish": permissions.can_publish(user, r),
+        "can_withdraw": permissions.can_withdraw(user, r),
+        # The page offers the change form once the release is returned (a change while in review: the API).
+        "can_amend": r.state == "returned" and permissions.can_amend(user, r),
+        "can_retry": permissions.can_retry(user, r, r.state == "failed" and operations.build_crashed(store, s, r)),
+        "can_download": can_download,
+        "viewer_link": can_download and bool(current_app.config["FRONTDOOR"].get("VIEWER_URL")
+                                             and current_app.config["FRONTDOOR"].get("VIEWER_SECRET_KEY")),
+        "map_svg": _map_svg(store, r) if full else None,
     }
 
 
@@ -424,7 +440,7 @@ def release_page(release_id: str):
         return _fail_page(exc, "message.html", "Release")
     if ctx["report"] is not None:
         with store.write() as s:
-            audit.record(store, s, g.web_user, "release.report_viewed", "release", r.id, {"via": "web"})
+            operations.record_report_read(store, s, g.web_user, r, "page", "web")
     return render_page("release.html", f"Release {r.id}", **ctx)
 
 
@@ -432,7 +448,7 @@ def release_page(release_id: str):
 @signed_in
 def release_report(release_id: str):
     try:
-        _, path = operations.release_file_access(_store(), g.web_user, release_id, "report_html")
+        _, path = operations.release_file_access(_store(), g.web_user, release_id, "report_html", via="web")
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Report")
     resp = send_file(path, mimetype="text/html")
@@ -444,7 +460,7 @@ def release_report(release_id: str):
 @signed_in
 def release_bundle(release_id: str):
     try:
-        r, path = operations.release_file_access(_store(), g.web_user, release_id, "bundle")
+        r, path = operations.release_file_access(_store(), g.web_user, release_id, "bundle", via="web")
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Download")
     return send_file(path, mimetype="application/zip", as_attachment=True,
@@ -505,7 +521,7 @@ def release_action(release_id: str, action: str):
 def audit_page():
     store = _store()
     try:
-        operations.require(g.web_user, "audit:read")
+        permissions.check_allowed(g.web_user, "audit:read")
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Audit trail")
     filters = {k: request.args.get(k) or None for k in ("action", "object_type", "object_id", "actor")}

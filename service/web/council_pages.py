@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 
 from service import operations
-from service.governance.permissions import allowed
+from service.governance import permissions
 from service.governance.workflow import WorkflowError
 from service.web import _fail_page, _store, bp, render_page, signed_in
 from synth.stages import STAGE_LABELS
@@ -35,8 +35,8 @@ def council_page():
     with store.read() as s:
         council = operations.get_council(store, s, g.web_user)
     return render_page("council.html", council.name, council=council,
-                       can_manage=allowed(g.web_user.role, "council:manage"),
-                       can_compare=allowed(g.web_user.role, "comparison:read"))
+                       can_manage=permissions.may(g.web_user, "council:manage"),
+                       can_compare=permissions.may(g.web_user, "comparison:read"))
 
 
 @bp.route("/comparison")

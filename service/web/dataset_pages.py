@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 
 from service import operations
+from service.governance import permissions
 from service.governance.workflow import WorkflowError
 from service.web import _fail_page, _store, bp, render_page, signed_in
 
@@ -24,7 +25,7 @@ def delete_dataset_page(dataset_id: str):
         flash(f"Dataset '{done.dataset.name}' is deleted: its uploaded files, its tables{models}.", "notice")
         return redirect(url_for("web.datasets"))
     try:
-        operations.require(g.web_user, "dataset:delete")
+        permissions.check_allowed(g.web_user, "dataset:delete")
         with store.read() as s:
             ds = operations.get_dataset(store, s, g.web_user, dataset_id)
             models = store.models_of_dataset(s, ds.id)
