@@ -27,6 +27,7 @@ class Session:
         self.labels = stage_labels(release.map)
         self.xy = stage_xy(release.layout)
         self._redraws = 0
+        self.mode = figures.DOTS
 
     def fill(self, name: str, data: dict) -> None:
         """Replace a table's rows and make the browser draw them (see the module's docstring)."""
@@ -87,6 +88,7 @@ class Session:
             return
         if "compare_panel" not in self.w:  # built on first use, then kept
             self.w.update(self.w.pop("make_comparison")())
+            figures.set_map_mode(self.w["map_b"], "map_b", self.mode)
         nodes, edges = view_tables(rel.map, view, self.release.layout)
         self.w["nodes_b"].data = figures.node_data(nodes, self.release.layout)
         self.w["edges_b"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels)
@@ -149,6 +151,16 @@ class Session:
         self.w["journeys_src"].data.update(shown=shown)
 
     # -- events --------------------------------------------------------------------------------
+    def on_mode(self, attr, old, new) -> None:
+        """0: the animated dots; 1: the subway view of the aggregates (the dots pause and hide)."""
+        mode = figures.SUBWAY if new == 1 else figures.DOTS
+        self.mode = mode
+        figures.set_map_mode(self.w["map"], "map", mode)
+        if "map_b" in self.w:
+            figures.set_map_mode(self.w["map_b"], "map_b", mode)
+        if "play" in self.w and mode == figures.SUBWAY:
+            self.w["play"].active = False
+
     def on_classification(self, attr, old, new) -> None:
         self.classification = new
         self.recolour()

@@ -84,12 +84,24 @@ def route_label(share, partial: bool, median, suppressed: bool) -> str:
     return f"{share:.0%}{'*' if partial else ''}{days}"
 
 
+def subway_label(children, median, mean, suppressed: bool) -> str:
+    """What a line says in the subway view: its median and mean days (children are its width)."""
+    if suppressed:
+        return WITHHELD
+    if _missing(children) or children < 1:
+        return ""
+    med = "" if _missing(median) else f"{int(median)} d median"
+    avg = "" if _missing(mean) else f"{mean:.0f} d mean"
+    return " · ".join(t for t in (med, avg) if t)
+
+
 def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
               highlight: set[tuple[str, str]] | None = None) -> dict:
     """Columns for the edges' multi_line, arrowheads, labels and hover; `width_scale` is the largest count
     of the maps on screen, so that two maps side by side share one scale."""
     rows = {k: [] for k in ("xs", "ys", "source", "target", "children", "share", "median", "iqr", "mean", "width",
-                            "colour", "dash", "ax", "ay", "angle", "lx", "ly", "text", "route")}
+                            "colour", "dash", "ax", "ay", "angle", "lx", "ly", "text", "route", "sxs", "sys", "slx",
+                            "sly", "stext")}
     for r in edges.itertuples(index=False):
         (x0, y0), (x1, y1) = xy[r.source], xy[r.target]
         xs, ys = curve(x0, y0, x1, y1)
@@ -120,6 +132,12 @@ def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
         rows["lx"].append(xs[mid])
         rows["ly"].append(ys[mid])
         rows["text"].append(route_label(r.share, partial, r.median_days, bool(r.suppressed)))
+        # The subway view: a straight line from station to station, its durations as the label.
+        rows["sxs"].append([x0, x1])
+        rows["sys"].append([y0, y1])
+        rows["slx"].append(x0 + (x1 - x0) * 0.5)
+        rows["sly"].append(y0 + (y1 - y0) * 0.5)
+        rows["stext"].append(subway_label(n, r.median_days, getattr(r, "mean_days", None), bool(r.suppressed)))
     return rows
 
 
@@ -165,9 +183,9 @@ def map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, layout: dict, width_sca
     xy = {s: (v["x"], v["y"]) for s, v in layout["stages"].items()}
     esrc = ColumnDataSource(edge_data(edges, width_scale, xy, labels), name=f"{name}_edges")
     lines = p.multi_line("xs", "ys", source=esrc, line_width="width", line_color="colour", line_dash="dash",
-                         line_alpha=0.75, hover_line_alpha=1.0)
+                         line_alpha=0.75, hover_line_alpha=1.0, name=f"{name}_routes")
     p.scatter("ax", "ay", source=esrc, marker="triangle", size=11, angle="angle", fill_color="colour",
-              line_color="colour")
+              line_color="colour", name=f"{name}_arrows")
     nsrc = ColumnDataSource(node_data(nodes, layout), name=f"{name}_nodes")
     circles = p.scatter("x", "y", source=nsrc, size=24, fill_color="#ffffff", line_color="colour", line_width=2.5,
                         name=f"{name}_node_glyph")
@@ -274,3 +292,20 @@ def table(source: ColumnDataSource, columns: list[tuple[str, str]], name: str, h
 def path_edges(path: str) -> set[tuple[str, str]]:
     stages = path.split(">")
     return set(zip(stages, stages[1:]))
+
+
+SUBWAY, DOTS = "subway", "dots"
+
+
+def set_map_mode(fig, name: str, mode: str) -> None:
+    """The animated map (curved routes, share and median labels, dots) or the subway view of its aggregates
+    (straight lines between stations, width = children, median and mean days as labels, no dots)."""
+    subway = mode == SUBWAY
+    lines = fig.select_one({"name": f"{name}_routes"})
+    lines.glyph.xs, lines.glyph.ys = ("sxs", "sys") if subway else ("xs", "ys")
+    labels = fig.select_one({"name": f"{name}_route_labels"})
+    labels.x, labels.y, labels.text = ("slx", "sly", "stext") if subway else ("lx", "ly", "text")
+    fig.select_one({"name": f"{name}_arrows"}).visible = not subway
+    dots = fig.select_one({"name": f"{name}_dots"})
+    if dots is not None:
+        dots.visible = not subway

@@ -12,7 +12,18 @@ import html
 from bokeh.document import Document
 from bokeh.events import DocumentReady
 from bokeh.layouts import column, row
-from bokeh.models import Button, ColumnDataSource, CustomJS, Div, Select, Slider, TabPanel, Tabs, Toggle
+from bokeh.models import (
+    Button,
+    ColumnDataSource,
+    CustomJS,
+    Div,
+    RadioButtonGroup,
+    Select,
+    Slider,
+    TabPanel,
+    Tabs,
+    Toggle,
+)
 
 from viewer import figures, state
 from viewer.animation import EXPORT_CSV, SEEK, animation_callback
@@ -29,8 +40,9 @@ CSS = """<style>
 TITLE_STYLE = {"font-family": "Arial,Helvetica,sans-serif", "font-size": "15px", "font-weight": "bold",
                "color": "#0b0c0c"}
 NOTE_STYLE = {"font-family": "Arial,Helvetica,sans-serif", "font-size": "13px", "color": "#505a5f"}
-SHARE_NOTE = ("Routes: width = children; label = share of the moves out of the stage · median days. "
-              "* share of published routes only (some routes out of that stage are withheld).")
+SHARE_NOTE = ("Routes: width = children; label = share of the moves out of the stage · median days (subway "
+              "map: median and mean days). * share of published routes only (some routes out of that stage are "
+              "withheld).")
 
 
 def build(doc: Document) -> None:
@@ -62,7 +74,8 @@ def build(doc: Document) -> None:
     export_routes = _export_button("Download routes table (CSV)", routes, route_cols, "routes.csv", "export_routes")
     export_journeys = _export_button("Download journeys table (CSV)", journeys, journey_cols, "journeys.csv",
                                      "export_journeys")
-    stats_column = column(stats, Div(text=SHARE_NOTE, width=320, styles=NOTE_STYLE), name="stats_column")
+    mode = RadioButtonGroup(labels=["Animated dots", "Subway map"], active=0, name="view_mode", width=320)
+    stats_column = column(mode, stats, Div(text=SHARE_NOTE, width=320, styles=NOTE_STYLE), name="stats_column")
     map_column = column(map_title, map_fig, sizing_mode="stretch_width", name="map_column")
     maps = row(map_column, stats_column, sizing_mode="stretch_width", name="maps")
     tabs = Tabs(tabs=[TabPanel(child=column(journeys_table, export_journeys), title="Top journeys"),
@@ -73,10 +86,12 @@ def build(doc: Document) -> None:
                "stats_column": stats_column, "maps": maps, "tabs": tabs,
                "make_comparison": lambda: comparison_widgets(release, map_fig, nodes, edges, labels)}
     if anim:
-        widgets.update(dots=anim["dots"], legend=anim["legend"], mapper=anim["mapper"], journeys_src=anim["journeys"])
+        widgets.update(dots=anim["dots"], legend=anim["legend"], mapper=anim["mapper"], journeys_src=anim["journeys"],
+                       play=anim["play"])
     session = Session(release, state.RELEASES, widgets)
     session.recolour()
     session.refresh_map()
+    mode.on_change("active", session.on_mode)
     filt.on_change("value", session.on_filter)
     compare.on_change("value", session.on_compare)
     nsrc.selected.on_change("indices", session.on_stage)
@@ -128,7 +143,7 @@ def _animation_widgets(release) -> dict:
     classify = Select(title="Colour dots by", value="repeat", name="classification", width=170,
                       options=[(c, release.classifications[c]["label"]) for c in classes])
     start_ms = release.window_start.value / 1e6
-    return {"dots": dots, "journeys": journeys, "mapper": mapper, "legend": legend, "classify": classify,
+    return {"dots": dots, "journeys": journeys, "mapper": mapper, "play": play, "legend": legend, "classify": classify,
             "controls": [play, speed, time, clock],
             "start": animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms,
                                         release.window_days)}

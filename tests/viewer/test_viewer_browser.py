@@ -266,6 +266,22 @@ def test_the_year_filter_applies_to_dots_and_figures_alike(page, bundle):
     wait_for_text(page, "map_title", "All children")
 
 
+def test_the_subway_view_shows_durations_on_straight_lines_without_dots(page, bundle):
+    """Issue 15.5: stations and lines (width = children), median and mean days as labels; toggled with the dots."""
+    js(page, f"{MODEL}('view_mode').active = 1")
+    wait_for(page, f"return {MODEL}('map_routes').glyph.xs.field === 'sxs'")
+    time.sleep(0.5)
+    labels = [t for t in html_labels(page, "map", "map_route_labels") if t]
+    big = max(bundle.map["views"]["all"]["edges"], key=lambda e: e["children"])
+    assert f"{int(big['median_days'])} d median · {big['mean_days']:.0f} d mean" in labels
+    assert js(page, f"return {MODEL}('map_dots').visible") is False
+    assert js(page, f"return {MODEL}('play').active") is False
+    js(page, f"{MODEL}('view_mode').active = 0")
+    wait_for(page, f"return {MODEL}('map_routes').glyph.xs.field === 'xs'")
+    assert js(page, f"return {MODEL}('map_dots').visible") is True
+    assert any("%" in t for t in html_labels(page, "map", "map_route_labels"))
+
+
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
 def test_side_by_side_maps_fit_the_screen_with_differences_in_points(page, bundle, size):
     """Issue 15.6: two maps beside each other, on one set of axes, the differences in pp; no sideways scroll."""
