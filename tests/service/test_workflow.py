@@ -70,7 +70,8 @@ def test_review_rules(fresh, council_file):
     rel = r.get_json()["release"]["id"]
     assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
     url = f"/api/v1/releases/{rel}/reviews"
-    # The requester can never review (they hold the data owner role; a reviewer who requested could not either).
+    # The requester cannot review here, refused first by their role (data owner); the rule on its own, with a
+    # reviewer as the requester: test_governance.py and test_one_rule.py.
     assert_error_shape(env.client.post(url, headers=env.h("owner"), json={"decision": "approve", "comment": "Judged the items to review."}), 403)
     assert env.client.post(url, headers=env.h("rev1"), json={"decision": "approve", "comment": "Judged the items to review."}).get_json()["state"] == \
         "awaiting_review"
