@@ -20,6 +20,8 @@ A synthetic bundle is a zip holding a Frictionless data package:
 - `README.md`: the data card;
 - `map.schema.json` and `map_fields.md`: the map's JSON Schema and field table (`synth.map_schema`);
 - `events.ocel.json` and `events.xes`: the synthetic events as OCEL 2.0 and XES logs (`synth.event_logs`).
+- `layout.json` (every bundle) and `journey_values.csv` (synthetic only): the stage layout and each journey's
+  classification values, for map viewers (`synth.stage_layout`, `synth.journey_values`).
 An aggregate bundle has the map's schema and field table but no event logs (it has no records).
 
 Nothing in a bundle is a real figure that has not been through disclosure control: in a synthetic
@@ -202,6 +204,8 @@ without suppression or rounding: anyone can compute them from the tables.
 - Tables: `children.csv`, `episodes.csv`, `events.csv` (schemas in `datapackage.json`); the map: `map.json`
   (its fields: `map_fields.md`; its JSON Schema: `map.schema.json`); the same events for process-mining tools:
   `events.ocel.json` (OCEL 2.0 JSON) and `events.xes` (IEEE 1849 XES).
+- For map viewers: `journey_values.csv` (each journey's value under every classification of the map: the values
+  its views were computed from; keyed by `child_key` and `episode_no`) and `layout.json` (where each stage sits).
 
 ## What it is not
 - Not real records, and not a sample of them: do not use it to find, count or contact real children.
@@ -245,6 +249,7 @@ It holds **no records**: no child, journey or event, real or synthetic, is in it
   no withheld count can be worked out from a total, medians only over {ts['min_children_for_median']} or more
   children. A withheld count is `null` with `suppressed` true. Its fields: `map_fields.md`; its JSON Schema:
   `map.schema.json`.
+- `layout.json`: where each stage sits on the map (the viewer's and the reviewer pages' layout).
 - It was checked against every earlier published release of the same data: no withheld count can be recovered
   by subtracting one release from another.
 

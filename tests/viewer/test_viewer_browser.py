@@ -148,6 +148,29 @@ def test_tables_titles_and_downloads_show_the_view_on_screen(page, bundle, tmp_p
     wait_for_text(page, "map_title", "All children")
 
 
+def test_clicking_a_journey_on_screen_highlights_that_journey_after_a_filter_change(page, bundle):
+    """The row a person clicks is the journey drawn in red (no stale row standing for another journey)."""
+    show_tab(page, "Top journeys")
+    jview = same_size_view(bundle, "top_journeys")
+    set_filter(page, jview, view_label(bundle.map, jview))
+    cell = js(page, f"""const root = Bokeh.index.get_one({MODEL}('journeys_table')).shadow_el;
+        const rows = Array.from(root.querySelectorAll('.slick-row'));
+        rows.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+        return rows[1].querySelector('.slick-cell');""")
+    shown_path = cell.text
+    cell.click()
+    wait_for(page, f"return Array.from({MODEL}('map_edges').data.colour).includes('#d4351c')")
+    data = js(page, f"const d = {MODEL}('map_edges').data; return [Array.from(d.colour), Array.from(d.source), "
+                    "Array.from(d.target)]")
+    red = {(s, t) for c, s, t in zip(*data) if c == "#d4351c"}
+    names = shown_path.split(" → ")
+    assert red == set(zip(names, names[1:]))
+    assert shown_path == " → ".join(labels_of(bundle)[s] for s in
+                                    bundle.map["views"][jview]["top_journeys"][1]["path"].split(">"))
+    js(page, f"{MODEL}('journeys').selected.indices = []; {MODEL}('filter').value = 'all'")
+    wait_for_text(page, "map_title", "All children")
+
+
 def test_route_figures_are_readable_on_the_map(page, bundle):
     labels = html_labels(page, "map", "map_route_labels")
     figures_shown = [t for t in labels if t]
