@@ -340,6 +340,10 @@ def review_release(store: Store, user: User, release_id: str, decision: str, com
     (the rule is in governance.workflow; the items are named from the release's disclosure report)."""
     require(user, "release:review")
     with store.write() as s:
+        # Reviews of one release are decided one after another: on PostgreSQL two reviewers approving at the same
+        # instant each counted the approvals without the other's (both saw one of two: never approved), and one
+        # reviewer's double click counted twice. The row lock makes the second wait and see the first.
+        store.get(s, Release, release_id, lock=True)
         r = get_release(store, s, user, release_id)
         items = tuple(c["title"] for c in release_findings(release_report(store, r.id))["review"])
         workflow.review(store, s, r, user, decision, comment or "", int(store.cfg["REQUIRED_APPROVALS"]), items)
