@@ -10,7 +10,8 @@ right when frames drop.
 - Colour and visibility come from the journey the dot is on (`journeys`: one row per journey, `code`
   the colour index of its value, `shown` whether the filter keeps it), so a dot is white on its
   first journey and darker on each return, and a year or team filter follows its journeys.
-- While playing, the time slider follows the clock (twice a second)."""
+- While playing, the time slider follows the clock (twice a second), and the map's labels are drawn on
+  the canvas (HTML labels, placed again at every frame, cost about 15% of the frame rate)."""
 
 from bokeh.models import CustomJS
 
@@ -41,7 +42,7 @@ function widen(speedValue) {      // on-screen times: every move lasts at least 
   widenedFor = speedValue;
 }
 let T = clock_src.data.t[0], last = performance.now(), lastT = T, shown = -1, frames = 0, fpsStart = last;
-let lastSlider = last;
+let lastSlider = last; let playing = false;
 // for tests and tools: where each dot is (its move), and each move's time on screen
 window.__frontdoor = {fps: 0, frames: 0, t: T, playing: false, min_seconds: min_seconds, ptr: ptr, w0: W0, w1: W1};
 function seek(i, t) {            // first segment of dot i that has not ended by time t
@@ -56,6 +57,11 @@ function frame(now) {
   if (speed.value !== widenedFor) { widen(speed.value); reseek(); }
   const want = clock_src.data.t[0];
   if (want !== lastT) { T = want; reseek(); }
+  if (play.active !== playing) {   // HTML labels while paused (readable, selectable), canvas ones while playing
+    playing = play.active;
+    for (const l of html_labels) l.visible = !playing;
+    for (const l of canvas_labels) l.visible = playing;
+  }
   if (play.active) { T += dt * speed.value; if (T > maxT) { T = 0; for (let i = 0; i < n; i++) ptr[i] = LO[i]; } }
   lastT = T;
   const dd = dots.data, jd = journeys.data;  // read each frame: the server replaces `code` and `shown`
@@ -100,10 +106,11 @@ requestAnimationFrame(frame);
 
 
 def animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms: float,
-                       max_t: float) -> CustomJS:
+                       max_t: float, html_labels: list, canvas_labels: list) -> CustomJS:
     return CustomJS(args=dict(dots=dots, segments=segments, journeys=journeys, clock=clock, clock_src=clock_src,
                               play=play, speed=speed, time=time, start_ms=start_ms, max_t=max_t,
-                              min_seconds=MIN_MOVE_SECONDS), code=LOOP)
+                              min_seconds=MIN_MOVE_SECONDS, html_labels=html_labels, canvas_labels=canvas_labels),
+                    code=LOOP)
 
 
 # The time slider moves the clock: the loop sees the new time and repositions every dot (unless the

@@ -17,6 +17,7 @@ from bokeh.models import (
     HoverTool,
     HTMLLabelSet,
     Label,
+    LabelSet,
     LinearColorMapper,
     Range1d,
     TableColumn,
@@ -200,6 +201,15 @@ def map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, layout: dict, width_sca
                               text_baseline="middle", text_font_size="10pt", text_font_style="bold",
                               text_color="#0b0c0c", background_fill_color="#ffffff", background_fill_alpha=0.75,
                               name=f"{name}_stage_labels"))
+    # The same labels on the canvas, shown instead while the dots play: HTML labels are placed again at every
+    # frame, which cost about 15% of the frame rate at 5,000 dots (viewer.animation swaps them).
+    p.add_layout(LabelSet(x="lx", y="ly", text="text", source=esrc, text_align="center", text_baseline="middle",
+                          text_font_size="9pt", text_color="#0b0c0c", background_fill_color="#ffffff",
+                          background_fill_alpha=0.8, name=f"{name}_route_labels_canvas", visible=False))
+    p.add_layout(LabelSet(x="x", y="label_y", text="short", source=nsrc, text_align="center",
+                          text_baseline="middle", text_font_size="10pt", text_font_style="bold",
+                          text_color="#0b0c0c", background_fill_color="#ffffff", background_fill_alpha=0.75,
+                          name=f"{name}_stage_labels_canvas", visible=False))
     p.add_tools(HoverTool(renderers=[lines], line_policy="interp", tooltips=[
         ("Route", "@source → @target"), ("Children", "@children"), ("Share of moves out", "@share"),
         ("Median days", "@median"), ("P25-P75 days", "@iqr"), ("Mean days", "@mean")]))
@@ -303,8 +313,8 @@ def set_map_mode(fig, name: str, mode: str) -> None:
     subway = mode == SUBWAY
     lines = fig.select_one({"name": f"{name}_routes"})
     lines.glyph.xs, lines.glyph.ys = ("sxs", "sys") if subway else ("xs", "ys")
-    labels = fig.select_one({"name": f"{name}_route_labels"})
-    labels.x, labels.y, labels.text = ("slx", "sly", "stext") if subway else ("lx", "ly", "text")
+    for labels in (fig.select_one({"name": f"{name}_route_labels"}), fig.select_one({"name": f"{name}_route_labels_canvas"})):
+        labels.x, labels.y, labels.text = ("slx", "sly", "stext") if subway else ("lx", "ly", "text")
     fig.select_one({"name": f"{name}_arrows"}).visible = not subway
     dots = fig.select_one({"name": f"{name}_dots"})
     if dots is not None:

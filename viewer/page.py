@@ -110,6 +110,9 @@ def build(doc: Document) -> None:
     session.w["page"] = page
     doc.add_root(page)
     if anim:
+        anim["start"].args.update(
+            html_labels=[map_fig.select_one({"name": f"map_{k}_labels"}) for k in ("route", "stage")],
+            canvas_labels=[map_fig.select_one({"name": f"map_{k}_labels_canvas"}) for k in ("route", "stage")])
         # Sources only the browser loop reads are roots (drawn as nothing), so that the server's changes
         # to them (a new colour or filter) reach the browser.
         doc.add_root(anim["journeys"])
@@ -146,7 +149,7 @@ def _animation_widgets(release) -> dict:
     return {"dots": dots, "journeys": journeys, "mapper": mapper, "play": play, "legend": legend, "classify": classify,
             "controls": [play, speed, time, clock],
             "start": animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms,
-                                        release.window_days)}
+                                        release.window_days, [], [])}
 
 
 def comparison_widgets(release, map_a, nodes, edges, labels) -> dict:
