@@ -1,8 +1,7 @@
 """The JSON API under /api/v1: authentication, the one error shape, and the resources.
 
 Views are thin: parse with a schema, call one function in service.operations, serialise.
-Every error, whatever raised it, is `{"ok": false, "status": N, "error": "...", "errors": {...}}` (schemas.ErrorSchema;
-`errors`, when present, is always an object), and each operation declares the statuses it answers (responses.py).
+Every error, whatever raised it, is `{"ok": false, "status": N, "error": "...", "errors": {...}}`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from service.api.schemas import ErrorSchema
 from service.governance.workflow import WorkflowError
 
 log = logging.getLogger(__name__)
@@ -32,11 +30,7 @@ def error_response(status: int, message: str, errors: dict | None = None):
 
 
 class FrontdoorApi(Api):
-    """flask-smorest's Api with our error shape for every HTTP error it raises. No catch-all `default` response
-    in the document: each operation lists its own statuses, so an undeclared one is found, not hidden."""
-
-    ERROR_SCHEMA = ErrorSchema
-    DEFAULT_ERROR_RESPONSE_NAME = None
+    """flask-smorest's Api with our error shape for every HTTP error it raises."""
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -59,7 +53,7 @@ class FrontdoorApi(Api):
         errors = None
         if messages:
             errors = {loc: m for loc, m in messages.items()} if isinstance(messages, dict) else {"body": messages}
-            if len(errors) == 1 and isinstance(next(iter(errors.values())), dict):
+            if len(errors) == 1:
                 errors = next(iter(errors.values()))
         return error_response(error.code or 500, message, errors)
 
@@ -154,7 +148,7 @@ def init_app(app: Flask) -> FrontdoorApi:
 
     @app.errorhandler(FrontdoorError)
     def _frontdoor_error(exc: FrontdoorError):
-        return error_response(422, exc.message, {"input": exc.details[:100]} if exc.details else None)
+        return error_response(422, exc.message)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
