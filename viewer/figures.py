@@ -85,15 +85,14 @@ def route_label(share, partial: bool, median, suppressed: bool) -> str:
     return f"{share:.0%}{'*' if partial else ''}{days}"
 
 
-def subway_label(children, median, mean, suppressed: bool) -> str:
-    """What a line says in the subway view: its median and mean days (children are its width)."""
+def subway_label(share, median, mean, suppressed: bool) -> str:
+    """What a line says in the subway view: median / mean days (its width is its children); small routes
+    (under MIN_LABEL_SHARE of their stage's moves) carry no label, as on the animated map."""
     if suppressed:
         return WITHHELD
-    if _missing(children) or children < 1:
+    if _missing(share) or share < MIN_LABEL_SHARE or _missing(median):
         return ""
-    med = "" if _missing(median) else f"{int(median)} d median"
-    avg = "" if _missing(mean) else f"{mean:.0f} d mean"
-    return " · ".join(t for t in (med, avg) if t)
+    return f"{int(median)} / {'-' if _missing(mean) else f'{mean:.0f}'} d"
 
 
 def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
@@ -138,7 +137,8 @@ def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
         rows["sys"].append([y0, y1])
         rows["slx"].append(x0 + (x1 - x0) * 0.5)
         rows["sly"].append(y0 + (y1 - y0) * 0.5)
-        rows["stext"].append(subway_label(n, r.median_days, getattr(r, "mean_days", None), bool(r.suppressed)))
+        rows["stext"].append(subway_label(r.share, r.median_days, getattr(r, "mean_days", None),
+                                          bool(r.suppressed)))
     return rows
 
 

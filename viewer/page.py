@@ -41,7 +41,7 @@ TITLE_STYLE = {"font-family": "Arial,Helvetica,sans-serif", "font-size": "15px",
                "color": "#0b0c0c"}
 NOTE_STYLE = {"font-family": "Arial,Helvetica,sans-serif", "font-size": "13px", "color": "#505a5f"}
 SHARE_NOTE = ("Routes: width = children; label = share of the moves out of the stage · median days (subway "
-              "map: median and mean days). * share of published routes only (some routes out of that stage are "
+              "map: median / mean days). * share of published routes only (some routes out of that stage are "
               "withheld).")
 
 

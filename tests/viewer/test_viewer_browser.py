@@ -296,7 +296,8 @@ def test_the_subway_view_shows_durations_on_straight_lines_without_dots(page, bu
     time.sleep(0.5)
     labels = [t for t in html_labels(page, "map", "map_route_labels") if t]
     big = max(bundle.map["views"]["all"]["edges"], key=lambda e: e["children"])
-    assert f"{int(big['median_days'])} d median · {big['mean_days']:.0f} d mean" in labels
+    assert f"{int(big['median_days'])} / {big['mean_days']:.0f} d" in labels
+    assert any("median / mean days" in t for t in visible_text(page, "div"))
     assert js(page, f"return {MODEL}('map_dots').visible") is False
     assert js(page, f"return {MODEL}('play').active") is False
     js(page, f"{MODEL}('view_mode').active = 0")
