@@ -134,3 +134,46 @@ def test_stopping_the_service_stops_its_job_process(service):
     serve.wait(timeout=60)
     job_process.wait(timeout=60)
     assert not job_process.is_running()
+
+
+@pytest.mark.slow
+def test_a_service_killed_mid_job_fails_that_job_after_its_restart(tmp_path, council_file):
+    """The whole service (gunicorn and its job process) killed, as a machine dying would, then started again:
+    the job it was running ends failed by itself (no one polls it), and the same upload can be made again."""
+    port = free_port()
+    env = {**os.environ, "FRONTDOOR_DATA_DIR": str(tmp_path / "data"), "FRONTDOOR_PSEUDONYM_KEY": "k" * 40,
+           "FRONTDOOR_JOB_STALE_SECONDS": "30"}
+    for k in ("FRONTDOOR_REDIS_URL", "FRONTDOOR_DATABASE_URL", "DATABASE_URL", "FRONTDOOR_JOB_BACKEND"):
+        env.pop(k, None)
+    token = _cli(env, "users", "add", "owner", "--role", "data_owner").strip().splitlines()[-1]
+    headers, base = {"Authorization": f"Bearer {token}"}, f"http://127.0.0.1:{port}/api/v1"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _until(lambda: _ok(f"{base}/health"), timeout=90)
+        return proc
+
+    first = start()
+    job_id = _upload(base, headers, council_file)["job"]["id"]
+    _until(lambda: requests.get(f"{base}/jobs/{job_id}", headers=headers, timeout=30).json()["status"] == "running",
+           timeout=60)
+    tree = psutil.Process(first.pid)
+    for proc in [*tree.children(recursive=True), tree]:
+        proc.kill()
+    first.wait(timeout=30)
+    second = start()
+    try:
+        deadline = time.time() + 150  # stale after 30 s; the job process looks every minute
+        while time.time() < deadline:
+            with __import__("sqlite3").connect(tmp_path / "data" / "frontdoor.db") as db:
+                status, error = db.execute("SELECT status, error FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if status != "running":
+                break
+            time.sleep(1)
+        assert status == "failed" and "no heartbeat" in error, (status, error)
+        again = _upload(base, headers, council_file)
+        assert _wait_job(base, headers, again["job"]["id"])["status"] == "succeeded"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=60)
