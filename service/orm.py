@@ -132,8 +132,9 @@ class Release(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    requester: Mapped[User] = relationship()
-    reviews: Mapped[list[Review]] = relationship(back_populates="release", order_by="Review.id")
+    # Loaded with the release (selectin): the API serialises a release after its session has closed.
+    requester: Mapped[User] = relationship(lazy="selectin")
+    reviews: Mapped[list[Review]] = relationship(back_populates="release", order_by="Review.id", lazy="selectin")
 
 
 class Review(Base):
@@ -146,7 +147,7 @@ class Review(Base):
     release_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     release: Mapped[Release] = relationship(back_populates="reviews")
-    reviewer: Mapped[User] = relationship()
+    reviewer: Mapped[User] = relationship(lazy="selectin")
 
 
 class AuditEvent(Base):

@@ -1,7 +1,8 @@
 """The JSON API under /api/v1: authentication, the one error shape, and the resources.
 
 Views are thin: parse with a schema, call one function in service.operations, serialise.
-Every error, whatever raised it, is `{"ok": false, "status": N, "error": "...", "errors": {...}}`.
+Every error, whatever raised it, is `{"ok": false, "status": N, "error": "...", "errors": {...}}` (schemas.ErrorSchema;
+`errors`, when present, is always an object), and each operation declares the statuses it answers (responses.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from service.api.schemas import ErrorSchema
 from service.governance.workflow import WorkflowError
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,11 @@ def error_response(status: int, message: str, errors: dict | None = None):
 
 
 class FrontdoorApi(Api):
-    """flask-smorest's Api with our error shape for every HTTP error it raises."""
+    """flask-smorest's Api with our error shape for every HTTP error it raises. No catch-all `default` response
+    in the document: each operation lists its own statuses, so an undeclared one is found, not hidden."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -53,7 +59,7 @@ class FrontdoorApi(Api):
         errors = None
         if messages:
             errors = {loc: m for loc, m in messages.items()} if isinstance(messages, dict) else {"body": messages}
-            if len(errors) == 1:
+            if len(errors) == 1 and isinstance(next(iter(errors.values())), dict):
                 errors = next(iter(errors.values()))
         return error_response(error.code or 500, message, errors)
 
@@ -148,7 +154,7 @@ def init_app(app: Flask) -> FrontdoorApi:
 
     @app.errorhandler(FrontdoorError)
     def _frontdoor_error(exc: FrontdoorError):
-        return error_response(422, exc.message)
+        return error_response(422, exc.message, {"input": exc.details[:100]} if exc.details else None)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from service import operations
 from service.api.context import store, user
+from service.api.responses import errors
 from service.api.schemas import ComparisonSchema, CouncilSchema, CouncilUpdateSchema, TeamsSchema
 
 blp = Blueprint("councils", __name__, url_prefix="/api/v1",
@@ -16,6 +17,7 @@ blp = Blueprint("councils", __name__, url_prefix="/api/v1",
 @blp.route("/council")
 class CouncilItem(MethodView):
     @blp.response(200, CouncilSchema)
+    @errors(blp)
     def get(self):
         """Your council: its declared population and whether it shares its aggregate releases."""
         with store().read() as s:
@@ -23,6 +25,7 @@ class CouncilItem(MethodView):
 
     @blp.arguments(CouncilUpdateSchema)
     @blp.response(200, CouncilSchema)
+    @errors(blp, 400, 403, 422, 507)
     def patch(self, body: dict):
         """Admins: declare the population of children, opt in to sharing (`shares_aggregates` true) or withdraw
         (false; at once, audited)."""
@@ -32,6 +35,7 @@ class CouncilItem(MethodView):
 @blp.route("/comparison")
 class Comparison(MethodView):
     @blp.response(200, ComparisonSchema)
+    @errors(blp, 403, 409)
     def get(self):
         """Your council against each council that shares and against the pooled group (only while yours shares)."""
         return operations.compare_councils(store(), user())
@@ -40,6 +44,7 @@ class Comparison(MethodView):
 @blp.route("/releases/<release_id>/teams")
 class Teams(MethodView):
     @blp.response(200, TeamsSchema)
+    @errors(blp, 403, 404, 409)
     def get(self, release_id: str):
         """The teams of an aggregate release side by side with the whole council."""
         return operations.compare_teams(store(), user(), release_id)

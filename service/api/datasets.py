@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 
 from service import operations
 from service.api.context import runner, store, user
-from service.api.schemas import DatasetDetailSchema, DatasetSchema, JobSchema
+from service.api.responses import errors
+from service.api.schemas import DatasetAcceptedSchema, DatasetDetailSchema, DatasetSchema
 from service.governance.workflow import WorkflowError
 
 blp = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets",
@@ -16,6 +17,7 @@ blp = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets",
 @blp.route("")
 class Datasets(MethodView):
     @blp.response(200, DatasetSchema(many=True))
+    @errors(blp, 403)
     def get(self):
         """Your datasets (all datasets for admins)."""
         with store().read() as s:
@@ -30,6 +32,8 @@ class Datasets(MethodView):
                                                 "A guidance) or month-first (mm/dd/yyyy). A date column written "
                                                 "the other way is refused, never read with day and month "
                                                 "swapped."}}}}}})
+    @blp.response(202, DatasetAcceptedSchema)
+    @errors(blp, 403, 413, 415, 422, 429, 507)
     def post(self):
         """Upload one or more Annex A files (`file` parts) with a `name`; the ingest runs as a job (202)."""
         if not request.content_type or not request.content_type.startswith("multipart/form-data"):
@@ -38,18 +42,20 @@ class Datasets(MethodView):
         uploads = [operations.Upload(f.filename, f.stream) for f in request.files.getlist("file")]
         ds, job = operations.upload_dataset(store(), runner(), user(), request.form.get("name", ""), uploads,
                                             request.form.get("dates") or "day-first")
-        return {"dataset": DatasetSchema().dump(ds), "job": JobSchema().dump(job)}, 202
+        return {"dataset": ds, "job": job}
 
 
 @blp.route("/<dataset_id>")
 class DatasetItem(MethodView):
     @blp.response(200, DatasetDetailSchema)
+    @errors(blp, 403, 404)
     def get(self, dataset_id: str):
         """One dataset with its validation report (rows read and rejected, errors by file/sheet/row/column)."""
         with store().read() as s:
             return operations.get_dataset(store(), s, user(), dataset_id)
 
     @blp.response(204)
+    @errors(blp, 403, 404, 409, 507)
     def delete(self, dataset_id: str):
         """Delete a dataset (its owner or an admin): its uploads, tables and the models trained on it; its record
         and audit trail stay. 409 while it is ingested or trained on, or while a release of it is in progress, in

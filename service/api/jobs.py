@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from service import operations
 from service.api.context import store, user
+from service.api.responses import errors
 from service.api.schemas import JobSchema
 from service.governance import permissions
 from service.jobs import reap_stale_jobs
@@ -15,6 +16,7 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Backgr
 @blp.route("/<job_id>")
 class JobItem(MethodView):
     @blp.response(200, JobSchema)
+    @errors(blp, 403, 404)
     def get(self, job_id: str):
         """Status (queued | running | succeeded | failed), percent and stage."""
         permissions.check_allowed(user(), "job:read")

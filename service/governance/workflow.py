@@ -15,7 +15,9 @@ from service.governance.states import TABLE
 from service.orm import Release, Review, User, now
 from service.store import Store
 
-__all__ = ["WorkflowError", "amend", "approvals", "review", "transition"]
+DECISIONS = ("approve", "return", "reject")  # a reviewer's decisions on a release (the API validates against these)
+
+__all__ = ["DECISIONS", "WorkflowError", "amend", "approvals", "review", "transition"]
 
 
 def transition(store: Store, s: Session, release: Release, action: str, user: User | None,
@@ -44,7 +46,7 @@ def review(store: Store, s: Session, release: Release, reviewer: User, decision:
     need a person's judgement (the gate's "review" verdicts): approving such a release needs a comment
     saying how the reviewer judged them, as do returning and rejecting."""
     check_review(reviewer, release)
-    if decision not in ("approve", "return", "reject"):
+    if decision not in DECISIONS:
         raise WorkflowError("decision must be approve, return or reject.", 422)
     if decision in ("return", "reject") and not comment.strip():
         raise WorkflowError("say why in a comment when returning or rejecting a release.", 422)
