@@ -480,15 +480,16 @@ def _council_for(store, s, code: str | None):
               help="The council's code (needed when the service holds more than one).")
 def users_add(name: str, role: str, council_code: str | None) -> None:
     """Add a user; prints their API token once, alone on the last line."""
-    from service import audit
+    from service import operations
+    from service.governance.workflow import WorkflowError
 
     store = _service_store()
-    with store.write() as s:
-        if store.user_by_name(s, name):
-            _fail(f"a user called '{name}' already exists; choose another name.", False)
+    with store.read() as s:
         council = _council_for(store, s, council_code)
-        user, token = store.add_user(s, name, role, council.id)
-        audit.record(store, s, None, "user.added", "user", str(user.id), {"role": role}, council_id=council.id)
+    try:
+        _, token = operations.add_user(store, None, name, role, council.id)
+    except WorkflowError as exc:
+        _fail(exc.message, False)
     click.echo(f"Added {name} ({role}, {council.name}). Their API token (shown once; keep it safe):")
     click.echo(token)
 

@@ -578,6 +578,27 @@ def list_users(store: Store, s, admin: User) -> list[User]:
     return store.users(s, admin.council_id)
 
 
+def add_user(store: Store, actor: User | None, name: str, role: str, council_id: int | None = None) -> tuple[User, str]:
+    """An admin adds a user to their council (or the command line, `actor` None, to the council it names): the
+    token is returned once, stored hashed. Names are unique across the service (they sign audit rows)."""
+    from service.governance.permissions import ROLES
+
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise WorkflowError("give the user a name of 1 to 120 characters.", 422)
+    if role not in ROLES:
+        raise WorkflowError(f"unknown role '{role}'; choose one of: {', '.join(ROLES)}.", 422)
+    if actor is not None:
+        require(actor, "user:manage")
+        council_id = actor.council_id
+    with store.write() as s:
+        if store.user_by_name(s, name):
+            raise WorkflowError(f"a user called '{name}' already exists; choose another name.", 409)
+        added, token = store.add_user(s, name, role, council_id)
+        audit.record(store, s, actor, "user.added", "user", str(added.id), {"role": role}, council_id=council_id)
+    return added, token
+
+
 def change_user_token(store: Store, actor: User | None, name: str, action: str,
                       council_id: int | None = None) -> tuple[User, str | None]:
     """An admin (or the command line, `actor` None, naming the council) rotates a user's token (a new one,

@@ -66,9 +66,14 @@ def users_page():
     new_token = None
     if request.method == "POST":
         try:
-            changed, new_token = operations.change_user_token(store, g.web_user, request.form.get("name", ""),
-                                                              request.form.get("action", ""))
-            flash(f"{changed.name}: done ({request.form.get('action')}).", "notice")
+            if request.form.get("action") == "add":
+                changed, new_token = operations.add_user(store, g.web_user, request.form.get("name", ""),
+                                                         request.form.get("role", ""))
+                flash(f"{changed.name} is added ({changed.role.replace('_', ' ')}).", "notice")
+            else:
+                changed, new_token = operations.change_user_token(store, g.web_user, request.form.get("name", ""),
+                                                                  request.form.get("action", ""))
+                flash(f"{changed.name}: done ({request.form.get('action')}).", "notice")
         except WorkflowError as exc:
             flash(exc.message, "error")
         if new_token is None:
@@ -78,5 +83,7 @@ def users_page():
             rows = operations.list_users(store, s, g.web_user)
     except WorkflowError as exc:
         return _fail_page(exc, "message.html", "Users")
-    return render_page("users.html", "Users", users=rows, new_token=new_token,
-                       token_for=request.form.get("name") if new_token else None)
+    from service.governance.permissions import ROLES
+
+    return render_page("users.html", "Users", users=rows, new_token=new_token, roles=ROLES,
+                       token_for=request.form.get("name", "").strip() if new_token else None)
