@@ -95,8 +95,12 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
                 else:
                     found.append(annex.number)
                     recognised.append((table, annex))
-        try:  # Annex A lists or SSD tables, not both
+        try:  # Annex A lists or SSD tables, not both; SSD tables with the persons table
             check_one_standard(recognised)
+            from synth.ssd import require_person_table
+            from synth.ssd_schema import SsdTable
+
+            require_person_table({spec.name for _, spec in recognised if isinstance(spec, SsdTable)})
         except ValidationError as exc:
             raise WorkflowError(exc.message, 422) from None
         if not found:

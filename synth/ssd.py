@@ -133,15 +133,21 @@ def _cla_periods(cla: pd.DataFrame) -> pd.DataFrame:
     return out.assign(team=None)
 
 
+def require_person_table(names: set[str]) -> None:
+    """SSD tables without `ssd_person` cannot make a dataset (it says who the children are): refused at upload
+    by the service, before any job, and by ingest."""
+    if names and "ssd_person" not in names:
+        raise ValidationError(f"SSD tables were given ({', '.join(sorted(names))}) but no ssd_person table: the "
+                              "persons table says who the children are. Add ssd_person (a CSV file or sheet of that "
+                              "name) and try again.")
+
+
 def to_lists(frames: dict[str, list[pd.DataFrame]], report: IngestReport
              ) -> tuple[dict[int, pd.DataFrame], pd.DataFrame]:
     """Validated SSD tables (accepted rows per table, with `_file`, `_sheet`, `_row`, `_order`) ->
     (list frames keyed by Annex A list number, demographics with one row per person)."""
     seen = set(report.lists)
-    if "ssd_person" not in seen:
-        names = ", ".join(sorted(seen))
-        raise ValidationError(f"SSD tables were given ({names}) but no ssd_person table: the persons table says "
-                              "who the children are. Add ssd_person (a CSV file or sheet of that name) and try again.")
+    require_person_table(seen)
     if not seen & set(ACTIVITY_TABLES):
         raise ValidationError("Only SSD tables about people were given: add the tables of the children's work "
                               "(ssd_contacts, ssd_cin_episodes, ssd_cin_assessments, ... ssd_cla_episodes).")

@@ -44,3 +44,21 @@ def test_a_mix_of_ssd_tables_and_annex_a_lists_is_refused_at_upload(fresh, ssd_c
     assert "one upload holds one standard" in body["error"]
     assert fresh.client.get("/api/v1/datasets", headers=fresh.h("owner")).get_json() == []
     assert not any((fresh.data_dir / "uploads").iterdir())
+
+
+def test_ssd_tables_without_the_persons_table_are_refused_at_upload_not_in_the_job(fresh, ssd_csvs):
+    without = [p for p in ssd_csvs if p.stem != "ssd_person"]
+    assert len(without) == len(ssd_csvs) - 1
+    body = assert_error_shape(post_files(fresh, without), 422)
+    assert "no ssd_person table" in body["error"]
+    assert fresh.client.get("/api/v1/datasets", headers=fresh.h("owner")).get_json() == []
+    assert not any((fresh.data_dir / "uploads").iterdir())
+
+
+def test_the_dataset_page_names_ssd_tables_as_tables(fresh, ssd_csvs):
+    from tests.service.conftest import web_client
+
+    r = post_files(fresh, ssd_csvs)
+    assert fresh.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
+    page = web_client(fresh, "owner").get(f"/datasets/{r.get_json()['dataset']['id']}").get_data(as_text=True)
+    assert "SSD table ssd_contacts" in page and "List ssd_" not in page
