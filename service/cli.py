@@ -17,8 +17,8 @@ INPUT_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 def _fail(message: str, as_json: bool, code: int = 2, details: list | None = None) -> None:
     if as_json:
         out = {"ok": False, "status": code, "error": message}
-        if details:
-            out["errors"] = details
+        if details:  # the one error shape: `errors` is an object; the input files' problems are under "input"
+            out["errors"] = {"input": details}
         click.echo(json.dumps(out, indent=2))
     else:
         click.echo(f"error: {message}", err=True)

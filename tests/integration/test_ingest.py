@@ -80,7 +80,7 @@ def test_bad_files_get_one_clear_error_and_nothing_is_written(cli, tmp_path, nam
     assert code == 2
     assert out == {**out, "ok": False, "status": 2}
     assert expected in out["error"]
-    assert name in out["error"] or all(e["file"] == name for e in out.get("errors", []))
+    assert name in out["error"] or all(e["file"] == name for e in out.get("errors", {}).get("input", []))
     assert not (tmp_path / "ds").exists()
     assert not list(tmp_path.iterdir())
 

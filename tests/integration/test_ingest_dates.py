@@ -53,10 +53,10 @@ def test_a_month_first_workbook_is_refused_naming_file_sheet_list_and_columns(cl
     assert "and 'Date of Contact'" in message
     assert "us.xlsx, sheet 'List 3', List 3 (Referrals), columns 'Date of Birth'" in message
     assert "'Date of referral'" in message and "--month-first" in message
-    assert {(e["sheet"], e["column"]) for e in out["errors"]} == {
+    assert {(e["sheet"], e["column"]) for e in out["errors"]["input"]} == {
         ("List 1", "Date of Birth"), ("List 1", "Date of Contact"), ("List 3", "Date of Birth"),
         ("List 3", "Date of referral")}
-    assert all(isinstance(e["row"], int) for e in out["errors"])
+    assert all(isinstance(e["row"], int) for e in out["errors"]["input"])
 
 
 def test_month_first_files_read_with_the_option_give_the_uk_files_dataset(cli, uk_csv, tmp_path):

@@ -250,7 +250,7 @@ def test_a_mix_of_annex_a_and_ssd_is_refused_naming_both_and_nothing_is_written(
     assert code == 2
     assert "one upload holds one standard" in out["error"]
     assert ".csv is a Standard Safeguarding Dataset (SSD) table" in out["error"] and "is an Annex A list" in out["error"]
-    assert {e["message"] for e in out["errors"]} == {"Annex A input", "SSD input"}
+    assert {e["message"] for e in out["errors"]["input"]} == {"Annex A input", "SSD input"}
     assert not (tmp_path / "ds").exists()
 
 

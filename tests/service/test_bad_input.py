@@ -108,3 +108,24 @@ def test_openapi_document_lists_the_api(fresh):
               "/api/v1/releases/{release_id}/manifest", "/api/v1/audit", "/api/v1/health"):
         assert p in paths, p
     assert json.dumps(doc)
+
+
+def test_the_api_and_the_cli_give_one_error_shape(fresh, tmp_path):
+    """`errors` is an object in both: the API's names the fields, the CLI's holds its input files' problems under
+    'input'; both are valid against the OpenAPI document's Error schema."""
+    import jsonschema
+
+    from tests.conftest import Cli
+
+    error_schema = fresh.client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Error"]
+    api = assert_error_shape(fresh.client.post("/api/v1/releases", headers=fresh.h("owner"), json={"children": "x"}),
+                             422)
+    code, cli = Cli().json("ingest", BAD_FILES / "all_rows_bad.csv", "--out", tmp_path / "ds")
+    assert code == 2 and set(cli) <= {"ok", "status", "error", "errors"}
+    for body in (api, cli):
+        jsonschema.validate(body, error_schema)
+        assert isinstance(body["errors"], dict) and body["errors"]
+    assert {"children", "model_id"} <= set(api["errors"])
+    assert cli["errors"]["input"] and all({"file", "row", "column", "message"} <= set(e) for e in cli["errors"]["input"])
+    with pytest.raises(jsonschema.ValidationError):  # the CLI's old shape, a list, is not the one shape
+        jsonschema.validate({"ok": False, "status": 2, "error": "x", "errors": cli["errors"]["input"]}, error_schema)
