@@ -102,7 +102,9 @@ def _label(source: str, target: str) -> str:
         return "whole episodes"
     if source == GAP:
         return "gaps between episodes"
-    return f"{source} -> {target}"
+    from synth.stages import STAGE_LABELS
+
+    return f"{STAGE_LABELS.get(source, source)} -> {STAGE_LABELS.get(target, target)}"
 
 
 def rare_values_check(synth_events: pd.DataFrame, real_events: pd.DataFrame, profile: Profile,
