@@ -30,10 +30,21 @@ import numpy as np
 import pandas as pd
 
 from synth.journeys import episodes_from_events, source_group
-from synth.models import journey as jm
 from synth.models import prepare
 from synth.models.attributes import DP_DOMAINS
 from synth.models.base import Window
+from synth.models.journey_details import DETAIL_FIELDS, PUBLIC_DOMAINS, detail_frames
+from synth.models.journey_tables import bin_counts, level_table, training_moves
+from synth.models.journey_vocab import (
+    DP_DAY_BINS,
+    END,
+    LC_OFFSET_BINS,
+    LC_START,
+    START,
+    START_BIN_DAYS,
+    bin_of,
+    transition_domain,
+)
 from synth.models.mst import CHILD_DOMAINS, MSTChildren
 from synth.models.privacy import MAX_EPISODES, MAX_STEPS, PrivacyBudget, norm_sub
 from synth.schema import SOURCE_CODES
@@ -61,7 +72,7 @@ def public_inputs(children: pd.DataFrame, events: pd.DataFrame, window: Window
     known = ev["source"].isin(list(SOURCE_CODES))
     ev["source"] = ev["source"].where(known | ev["source"].isna(), UNKNOWN_SOURCE)
     for col in ("need_code", "abuse_category", "closure_reason"):
-        ev[col] = ev[col].where(ev[col].isin(jm.PUBLIC_DOMAINS[col]))
+        ev[col] = ev[col].where(ev[col].isin(PUBLIC_DOMAINS[col]))
     # Episodes numbered 1, 2, ... per child in date order, whatever the input said: the contribution
     # bounds (first MAX_EPISODES episodes) rely on it.
     ev["episode_no"] = ev.groupby("child_key")["episode_no"].rank(method="dense").astype(np.int64)
@@ -115,7 +126,7 @@ def fit_private(children: pd.DataFrame, events: pd.DataFrame, window: Window, sp
     bounded_ev = ev[(ev["episode_no"] <= MAX_EPISODES) & (ev["step"] <= MAX_STEPS)]
     bounded_eps = eps[eps["episode_no"] <= MAX_EPISODES]
     ctx = prepare.child_context(kids)
-    moves = jm._moves(bounded_ev, bounded_eps, ctx, window, weighted=False)
+    moves = training_moves(bounded_ev, bounded_eps, ctx, window, weighted=False)
     one = one_episode_per_child(moves, spec.seed)
     tables = {"transitions": transitions(one, budget), "durations": durations(one, budget)}
     tables["starts"], lc_share = starts(eps, window, budget)
@@ -125,7 +136,7 @@ def fit_private(children: pd.DataFrame, events: pd.DataFrame, window: Window, sp
     params = {
         "window": window.to_dict(), "min_children": spec.min_children, "lc_share": lc_share, "private": True,
         "attributes": "mst", "levels": [list(x) for x in DP_LEVELS],
-        "duration_levels": [list(x) for x in DP_DURATION_LEVELS], "day_bins": jm.DP_DAY_BINS.tolist(),
+        "duration_levels": [list(x) for x in DP_DURATION_LEVELS], "day_bins": DP_DAY_BINS.tolist(),
         "privacy": {**budget.accounting(), "training_children_noisy": children_model.state["noisy_children"],
                     "training_children_bound95": children_model.state["noisy_children_bound95"]},
         "tail_children": None, "max_episode_days": None,
@@ -170,14 +181,14 @@ def _levels(d: pd.DataFrame, levels, outcome: str, scale: float) -> pd.DataFrame
             agg = agg[_reliable(g.transform("sum"), g.transform("size"), scale)]
         agg = agg.assign(count=_norm_sub_by(agg, cols))
         parts.append(agg.assign(level=li))
-    return jm._level_table(parts, noisy=True)
+    return level_table(parts, noisy=True)
 
 
 def transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """One noisy table over the grammar: (stage, history -> next), with the whole transitions budget;
     (stage -> next) is its sum over histories. Sensitivity MAX_STEPS + 2: one episode's opening, moves
     and end."""
-    domain = jm._transition_domain()[["cur", "next"]].drop_duplicates().merge(
+    domain = transition_domain()[["cur", "next"]].drop_duplicates().merge(
         pd.DataFrame({"history": DP_HISTORIES}), how="cross")
     counts = moves.groupby(["cur", "history", "next"]).size().rename("true").reset_index()
     d = domain.merge(counts, on=["cur", "history", "next"], how="left").fillna({"true": 0})
@@ -189,11 +200,11 @@ def transitions(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
 
 def durations(moves: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """Day histograms per move over `DP_DAY_BINS`; sensitivity MAX_STEPS (one episode's moves)."""
-    edges = jm._transition_domain()
-    edges = edges[(edges["next"] != jm.END) & ~edges["cur"].isin([jm.START, jm.LC_START])][["cur", "next"]].drop_duplicates()
-    domain = edges.merge(pd.DataFrame({"bin": np.arange(len(jm.DP_DAY_BINS) - 1)}), how="cross")
-    m = moves[moves["days"].notna() & (moves["next"] != jm.END) & ~moves["cur"].isin([jm.START, jm.LC_START])]
-    m = m.assign(bin=jm._bin_of(m["days"].to_numpy(dtype=np.int64), jm.DP_DAY_BINS))
+    edges = transition_domain()
+    edges = edges[(edges["next"] != END) & ~edges["cur"].isin([START, LC_START])][["cur", "next"]].drop_duplicates()
+    domain = edges.merge(pd.DataFrame({"bin": np.arange(len(DP_DAY_BINS) - 1)}), how="cross")
+    m = moves[moves["days"].notna() & (moves["next"] != END) & ~moves["cur"].isin([START, LC_START])]
+    m = m.assign(bin=bin_of(m["days"].to_numpy(dtype=np.int64), DP_DAY_BINS))
     counts = m.groupby(["cur", "next", "bin"]).size().rename("true").reset_index()
     d = domain.merge(counts, on=["cur", "next", "bin"], how="left").fillna({"true": 0})
     d["count"] = budget.noisy_counts(d["true"].to_numpy(), "durations", MAX_STEPS, what="day histograms per move",
@@ -206,18 +217,18 @@ def starts(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[pd
     before it. One histogram over both (a child's first episode is in exactly one cell): sensitivity 1;
     the left-censored share is read off it."""
     first = eps[eps["episode_no"] == eps.groupby("child_key")["episode_no"].transform("min")]
-    n_weeks = max(1, (window.end - window.start).days // jm.START_BIN_DAYS + 1)
-    n_lc = len(jm.LC_OFFSET_BINS) - 1
+    n_weeks = max(1, (window.end - window.start).days // START_BIN_DAYS + 1)
+    n_lc = len(LC_OFFSET_BINS) - 1
     fresh, lc = first[~first["left_censored"]], first[first["left_censored"]]
-    weeks = ((fresh["start_date"] - window.start).dt.days.clip(lower=0) // jm.START_BIN_DAYS).to_numpy(dtype=np.int64)
+    weeks = ((fresh["start_date"] - window.start).dt.days.clip(lower=0) // START_BIN_DAYS).to_numpy(dtype=np.int64)
     lc_days = (window.start - lc["start_date"]).dt.days.clip(lower=1, upper=MAX_LC_OFFSET).to_numpy(dtype=np.int64)
-    counts = np.concatenate([jm._hist(weeks, n_weeks), jm._hist(jm._bin_of(lc_days, jm.LC_OFFSET_BINS), n_lc)]).astype(float)
+    counts = np.concatenate([bin_counts(weeks, n_weeks), bin_counts(bin_of(lc_days, LC_OFFSET_BINS), n_lc)]).astype(float)
     noisy = norm_sub(budget.noisy_counts(counts, "starts", 1, what="first episodes: start week or months open before",
                                          clip=False))
     first_counts, lc_counts = noisy[:n_weeks], noisy[n_weeks:]
     total = float(noisy.sum())
     table = pd.concat([
-        pd.DataFrame({"kind": "first", "bin": np.arange(n_weeks), "count": first_counts, "width": jm.START_BIN_DAYS}),
+        pd.DataFrame({"kind": "first", "bin": np.arange(n_weeks), "count": first_counts, "width": START_BIN_DAYS}),
         pd.DataFrame({"kind": "lc_offset", "bin": np.arange(n_lc), "count": lc_counts, "width": 30,
                       "hi": float(MAX_LC_OFFSET)})], ignore_index=True)
     return table, float(lc_counts.sum() / total) if total > 0 else 0.0
@@ -240,10 +251,10 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
     exited["next_history"] = np.where(exited["path"].str.contains("referral", regex=False), "2y", "2n")
     exited["left"] = (window.end - exited["end_date"]).dt.days.clip(lower=0)
     histories = ("2n", "2y")
-    n_bins = len(jm.DP_DAY_BINS) - 1
+    n_bins = len(DP_DAY_BINS) - 1
     gap_counts = np.concatenate([
-        np.bincount(jm._bin_of(exited.loc[exited["followed"] & (exited["next_history"] == h), "gap"]
-                            .to_numpy(dtype=np.int64), jm.DP_DAY_BINS), minlength=n_bins)
+        np.bincount(bin_of(exited.loc[exited["followed"] & (exited["next_history"] == h), "gap"]
+                         .to_numpy(dtype=np.int64), DP_DAY_BINS), minlength=n_bins)
         for h in histories]).astype(float)
     gap_noisy = budget.noisy_counts(gap_counts, "repeats", MAX_EPISODES, 1 / 3, what="gaps between episodes", clip=False)
     gap_noisy = np.concatenate([norm_sub(gap_noisy[i * n_bins:(i + 1) * n_bins]) for i in range(2)])
@@ -255,7 +266,7 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
         counts = gap_noisy[i * n_bins:(i + 1) * n_bins]
         cdf = np.cumsum(counts) / counts.sum() if counts.sum() > 0 else np.ones(n_bins)
         left = exited.loc[exited["next_history"] == h, "left"].to_numpy(dtype=np.int64)
-        exposure.append(float(cdf[jm._bin_of(left, jm.DP_DAY_BINS)].sum()))
+        exposure.append(float(cdf[bin_of(left, DP_DAY_BINS)].sum()))
     exposure_noisy = budget.noisy_counts(np.array(exposure), "repeats", MAX_EPISODES, 1 / 3,
                                          what="exited episodes' exposure", clip=False, integer=False)
     rep_rows, gap_rows = [], []
@@ -271,8 +282,8 @@ def repeats(eps: pd.DataFrame, window: Window, budget: PrivacyBudget) -> tuple[p
 def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.DataFrame:
     """Value counts of event details by move and public code, sources by (start stage, history), and
     home team names that clear the stability threshold."""
-    ev, ep_first, home = jm.detail_frames(ev, eps)
-    share = 1 / (len(jm.DETAIL_FIELDS) + 2)  # + source + home_team
+    ev, ep_first, home = detail_frames(ev, eps)
+    share = 1 / (len(DETAIL_FIELDS) + 2)  # + source + home_team
     parts = []
     # In the order of their names: an order by count would tell the true ranking whatever the noise. The
     # number of teams is not public either (`domain_public=False`: not published).
@@ -282,10 +293,10 @@ def details(ev: pd.DataFrame, eps: pd.DataFrame, budget: PrivacyBudget) -> pd.Da
     released = sorted(t for t, c in zip(teams.index, noisy) if c > threshold)
     parts.append(pd.DataFrame({"field": "home_team", "context": "*", "value": released,
                                "count": [c for c, t in zip(noisy, teams.index) if t in released]}))
-    moves = jm._transition_domain()
+    moves = transition_domain()
     contexts = sorted(set(moves["prev"] + ">" + moves["cur"]))
-    domains = {**jm.PUBLIC_DOMAINS, "team_label": ("=home", "=none", *released)}
-    for field in jm.DETAIL_FIELDS:
+    domains = {**PUBLIC_DOMAINS, "team_label": ("=home", "=none", *released)}
+    for field in DETAIL_FIELDS:
         d = pd.MultiIndex.from_product([contexts, domains[field]], names=["context", "value"]).to_frame(index=False)
         narrow = ev.groupby(["move", field]).size().rename("true").reset_index().rename(
             columns={"move": "context", field: "value"})
