@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.orm import DEFAULT_COUNCIL_ID, AuditEvent, Council, Dataset, Job, Release, Review, TrainedModel, User, now
+from service.orm import DEFAULT_COUNCIL_ID, AuditEvent, Council, Dataset, Job, Release, TrainedModel, User, now
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 TMP_KEEP_HOURS = 24  # work in tmp/ untouched this long belongs to a job that died (Store.sweep_tmp)
@@ -373,9 +373,6 @@ class Store:
             return None
         with zipfile.ZipFile(path) as zf:
             return json.loads(zf.read("map.json"))
-
-    def reviews(self, s: Session, release_id: str) -> list[Review]:
-        return list(s.scalars(select(Review).where(Review.release_id == release_id).order_by(Review.id)))
 
     # -- audit ---------------------------------------------------------------------------------
     def last_audit(self, s: Session, council_id: int) -> AuditEvent | None:

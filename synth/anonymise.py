@@ -85,9 +85,3 @@ def with_child_keys(table: pd.DataFrame, child_keys) -> pd.DataFrame:
     """Replace the integer `child` column by the child's pseudonym; the council's ids go no further."""
     keyed = table.assign(child_key=child_keys[table["child"].to_numpy()]).drop(columns="child")
     return keyed[["child_key", *[c for c in keyed.columns if c != "child_key"]]]
-
-
-def dataset_rng_seed(lineage_hash: str) -> int:
-    """A seed derived from a dataset's lineage (for reproducible holdout splits and the like)."""
-    return int(lineage_hash[:8], 16) & 0x7FFFFFFF
-

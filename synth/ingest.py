@@ -32,7 +32,9 @@ from synth.parsing import day_position, parse_column
 from synth.readers import RawTable, file_sha256, is_ssd_name, read_tables
 from synth.readiness import training_readiness
 from synth.schema import (
+    CHILDREN_COLUMNS,
     DATE,
+    EVENTS_COLUMNS,
     ID,
     INT,
     LISTS,
@@ -653,12 +655,10 @@ def _canonical(lists: dict[int, pd.DataFrame], demographics: pd.DataFrame | None
     if len(set(child_keys)) < len(child_keys):  # 64-bit pseudonyms: a clash is astronomically rare
         raise ValidationError("two children received the same pseudonym; ingest again with a new pseudonym key.")
     children, events, episodes = (anonymise.with_child_keys(t, child_keys) for t in (children, events, episodes))
-    events = events[["child_key", "episode_no", "step", "stage", "date", "source", "team", "need_code",
-                     "abuse_category", "closure_reason", "list_no", "derived"]]
+    events = events[list(EVENTS_COLUMNS)]
     events["list_no"] = events["list_no"].astype(np.int8)
     events["derived"] = events["derived"].astype(bool)
-    children = children[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
-                         "uasc", "missing_episodes", "previous_cp_plans"]]
+    children = children[list(CHILDREN_COLUMNS)]
 
     report.children, report.events, report.episodes = len(children), len(events), len(episodes)
     lineage = lineage_hash(report.files, key_fp)

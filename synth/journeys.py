@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synth.schema import AGE_BANDS, MISSING_BANDS, SOURCE_CODES, SOURCE_GROUP_LABELS
+from synth.schema import AGE_BANDS, EPISODES_COLUMNS, MISSING_BANDS, SOURCE_CODES, SOURCE_GROUP_LABELS
 from synth.stages import (
     EXIT_STAGES,
     HARD_EXITS,
@@ -96,8 +96,7 @@ def episodes_from_events(ev: pd.DataFrame, key: str = "child_key") -> pd.DataFra
     eps["exit"] = eps["last_stage"].where(eps["last_stage"].isin(EXIT_STAGES))
     eps["censored"] = eps["exit"].isna()
     eps["left_censored"] = ~eps["first_stage"].isin(START_STAGES)
-    return eps[[key, "episode_no", "path", "days", "n_steps", "start_date", "end_date", "duration_days",
-                "first_stage", "exit", "censored", "left_censored", "source", "team"]]
+    return eps[[key, *EPISODES_COLUMNS[1:]]]  # the child's key column is named by the caller
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,12 +256,6 @@ def edge_share(edges: pd.DataFrame, source: str, target: str) -> float:
     total = out["moves"].sum()
     hit = out.loc[out["target"] == target, "moves"].sum()
     return float(hit / total) if total else float("nan")
-
-
-def stage_days(events: pd.DataFrame, stage: str, key: str = "child_key") -> pd.Series:
-    """Days from reaching `stage` to the next step of the same episode (e.g. assessment length)."""
-    tr = transitions(events, key)
-    return tr.loc[tr["source"] == stage, "days"]
 
 
 def rereferral_rate(events: pd.DataFrame, key: str = "child_key", lookback_days: int = 365) -> float:

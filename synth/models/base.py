@@ -192,10 +192,6 @@ def read_model_file(path: Path, signing_key: bytes) -> tuple[dict, dict[str, byt
     return meta, files
 
 
-def json_bytes(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, default=str).encode()
-
-
 def frame_bytes(df: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)

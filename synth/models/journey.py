@@ -55,6 +55,7 @@ from synth.models.journey_tables import duration_counts, repeat_counts, start_co
 from synth.models.journey_tails import pooled_bounds
 from synth.models.journey_vocab import DAY_BINS, DURATION_LEVELS, LEVELS, TAIL_CHILDREN
 from synth.models.privacy import PrivacyBudget
+from synth.schema import CHILDREN_COLUMNS, EVENTS_COLUMNS
 
 
 class JourneyModel(Generator):
@@ -169,8 +170,7 @@ class JourneyModel(Generator):
         events = self.sampler.with_details(rng, events.reset_index(drop=True), n_children)
         events["child_key"] = keys.astype(object)[events["child"].to_numpy()]
         events["date"] = pd.Timestamp("1970-01-01") + pd.to_timedelta(events["day"], unit="D")
-        events = events[["child_key", "episode_no", "step", "stage", "date", "source", "team", "need_code",
-                         "abuse_category", "closure_reason", "list_no", "derived"]].reset_index(drop=True)
+        events = events[list(EVENTS_COLUMNS)].reset_index(drop=True)
         episodes = episodes_from_events(events)
         attrs = attrs[attrs["child_key"].isin(events["child_key"])].reset_index(drop=True)
         reached = prepare.reach(events, attrs["child_key"])
@@ -179,6 +179,5 @@ class JourneyModel(Generator):
         else:
             given = {"disability": latent[pd.Index(keys).get_indexer(attrs["child_key"])]}
             children = self.recorded.fill(attrs, reached, rng, given=given)
-        children = children[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
-                             "uasc", "missing_episodes", "previous_cp_plans"]]
+        children = children[list(CHILDREN_COLUMNS)]
         return SyntheticTables(children, events, episodes)

@@ -21,6 +21,7 @@ from synth.journeys import age_band, link_episodes
 from synth.models.attributes import sdv_from_bytes, sdv_to_bytes
 from synth.models.base import Generator, SyntheticTables, Window
 from synth.models.prepare import prepare_children
+from synth.schema import CHILDREN_COLUMNS, EVENTS_COLUMNS
 from synth.stages import STAGE_ORDER, STAGES
 
 CONTEXT = ("sex", "ethnicity_group", "age_at_first_contact", "disability", "uasc", "missing_episodes",
@@ -53,16 +54,14 @@ def _to_tables(raw: pd.DataFrame, window: Window, prefix: str) -> SyntheticTable
     raw["list_no"] = np.int8(0)
     raw["derived"] = False
     events, episodes = link_episodes(raw)
-    events = events[["child_key", "episode_no", "step", "stage", "date", "source", "team", "need_code",
-                     "abuse_category", "closure_reason", "list_no", "derived"]]
+    events = events[list(EVENTS_COLUMNS)]
     kids = raw.drop_duplicates("child_key")[["child_key", *CONTEXT]].reset_index(drop=True)
     for col in ("age_at_first_contact", "missing_episodes", "previous_cp_plans"):
         kids[col] = pd.to_numeric(kids[col], errors="coerce").round().astype("Int64")
     kids["age_band"] = age_band(kids["age_at_first_contact"]).astype(str)
     kids["missing_episodes"] = kids["missing_episodes"].fillna(0).astype(int)
     kids["previous_cp_plans"] = kids["previous_cp_plans"].fillna(0).astype(int)
-    children = kids[["child_key", "sex", "ethnicity_group", "age_at_first_contact", "age_band", "disability",
-                     "uasc", "missing_episodes", "previous_cp_plans"]]
+    children = kids[list(CHILDREN_COLUMNS)]
     return SyntheticTables(children, events, episodes)
 
 
