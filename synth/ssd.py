@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from synth.errors import ValidationError
-from synth.ingest import IngestReport, ListStats
+from synth.ingest_report import IngestReport, ListStats
 from synth.ssd_schema import ACTIVITY_TABLES, NO_ICPC, OPEN, SSD_BY_NAME, SsdTable
 
 FIELDS = {  # list number -> the fields of its frame
