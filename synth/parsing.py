@@ -14,7 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from synth.schema import CODE_READERS
+from synth.code_readers import CODE_READERS
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Excel serials for 1 Jan 1900 .. 31 Dec 2099: numbers outside this are not dates.

@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from synth.code_readers import read_abuse, read_ethnicity, read_sex, read_yesno
 from synth.schema import (
     ABUSE,
     CLOSURE,
@@ -57,10 +58,6 @@ from synth.schema import (
     Column,
     header_lookup,
     normalise_header,
-    read_abuse,
-    read_ethnicity,
-    read_sex,
-    read_yesno,
 )
 
 SSD_SPEC = "D2I Standard Safeguarding Dataset, release 1.4.5 (data-to-insight/ssd-data-model)"

@@ -3,8 +3,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from synth.code_readers import read_source
 from synth.parsing import parse_coded, parse_dates, parse_ids, parse_ints
-from synth.schema import normalise_header, read_source
+from synth.schema import normalise_header
 
 
 def s(*values):
