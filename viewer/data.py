@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from synth.errors import BundleError
+from synth.bundle import BundleError
 
 MAX_DOTS = 5000
 LINGER_DAYS = 30.0
