@@ -27,9 +27,10 @@ import pandas as pd
 
 from synth import anonymise, journeys
 from synth import events as event_log
-from synth.errors import DateOrderError, InputFileError, ValidationError
-from synth.ingest_report import IngestReport, ListStats
-from synth.parsing import day_position, parse_column
+from synth.date_order import misread_dates_error, note_date_order
+from synth.errors import InputFileError, ValidationError
+from synth.ingest_report import IngestReport, ListStats, issue_place
+from synth.parsing import parse_column
 from synth.readers import RawTable, file_sha256, is_ssd_name, read_tables
 from synth.readiness import training_readiness
 from synth.recognise import check_one_standard, column_positions, identify_list, why_unrecognised
@@ -70,49 +71,6 @@ class IngestResult:
     episodes: pd.DataFrame
     report: IngestReport
     manifest: dict
-
-
-# ----------------------------------------------------------------------------------------------
-# Dates written the other way round (US style, or UK style when month-first was asked for).
-def note_date_order(table: RawTable, annex: AnnexList | SsdTable, column: str, cells: pd.Series, rows: pd.Series,
-                    month_first: bool, report: IngestReport) -> None:
-    """A column whose every unambiguous text date (a number above 12 in one place) is in the order not
-    expected: noted, with how many such cells and the first one's row."""
-    day_first, us_style = day_position(cells)
-    wrong, right = (day_first, us_style) if month_first else (us_style, day_first)
-    if wrong.any() and not right.any():
-        report.misread_dates.append({"file": table.file, "sheet": table.sheet, "list": annex.label,
-                                     "column": column, "cells": int(wrong.sum()),
-                                     "first_row": int(rows[wrong].iloc[0])})
-
-
-def misread_dates_error(report: IngestReport, month_first: bool) -> DateOrderError:
-    """One error naming every file, sheet (list) and column written in the other date order."""
-    by_table: dict[tuple, list[dict]] = {}
-    for c in report.misread_dates:
-        by_table.setdefault((c["file"], c["sheet"], c["list"]), []).append(c)
-    def columns(cols: list[dict]) -> str:
-        named = [f"'{c['column']}' ({c['cells']:,} such dates, the first in row {c['first_row']})" for c in cols]
-        return ("column " if len(named) == 1 else "columns ") + (
-            named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1])
-
-    places = "; ".join(_where({"file": f, "sheet": sh})[:-2] + f", {label}, {columns(cols)}"
-                       for (f, sh, label), cols in by_table.items())
-    if month_first:
-        message = (f"Dates written day-first (dd/mm/yyyy) although month-first was asked for: {places}. Their first "
-                   "number is above 12, so it is a day. Nothing was read. Ingest them without the month-first "
-                   "option.")
-    else:
-        message = (f"Dates written month-first (US style, mm/dd/yyyy): {places}. Their second number is above 12, "
-                   "so it is a day, and no date in these columns has a day first. Read as dd/mm/yyyy, those dates "
-                   "would be rejected and the others read with day and month swapped, so nothing was read. Save "
-                   "these columns as dd/mm/yyyy or yyyy-mm-dd (in Excel: Format Cells, Date, locale English "
-                   "(United Kingdom)) and upload the file again.")
-    details = [{"file": c["file"], "sheet": c["sheet"], "row": c["first_row"], "column": c["column"],
-                "message": f"{c['cells']:,} dates in '{c['column']}' are written "
-                           + ("day-first" if month_first else "month-first (mm/dd/yyyy)")}
-               for c in report.misread_dates]
-    return DateOrderError(message, details=details)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -336,22 +294,17 @@ def warn_missing_lists(report: IngestReport) -> None:
             report.list_missing(annex, f"{annex.label} has no rows ({LIST_GAPS[annex.number]}).")
 
 
-def _where(issue: dict) -> str:
-    parts = [issue.get("file"), f"sheet '{issue['sheet']}'" if issue.get("sheet") else None]
-    return ", ".join(p for p in parts if p) + (": " if any(parts) else "")
-
-
 def nothing_usable(report: IngestReport, what: str) -> ValidationError:
     """The error for an input of which no row could be used (`what`: 'Annex A lists', 'SSD tables')."""
     summary = report.to_dict()
     if summary["rows_read"]:
         groups = summary["error_groups"]
-        shown = "; ".join(_where(g) + g["summary"] for g in groups[:5])
+        shown = "; ".join(issue_place(g) + g["summary"] for g in groups[:5])
         more = f"; and {len(groups) - 5} more kinds of error" if len(groups) > 5 else ""
         message = (f"Nothing usable could be read: all {summary['rows_read']:,} rows of the {what} found were "
                    f"rejected ({summary['errors_total']:,} errors: {shown}{more}). Correct them and try again.")
     else:
-        ignored = [_where(i) + i["why"] + "; ignored" for i in report.ignored]
+        ignored = [issue_place(i) + i["why"] + "; ignored" for i in report.ignored]
         message = ("Nothing usable could be read: " + ("; ".join(ignored + report.notes) or "no Annex A list found")
                    + ". Check the headers against the Annex A guidance (or the SSD specification).")
     return ValidationError(message, details=summary["errors"])

@@ -111,6 +111,12 @@ class IngestReport:
         }
 
 
+def issue_place(issue: dict) -> str:
+    """Where an issue is, to lead its sentence: "file.xlsx, sheet 'Contacts': " (empty when nowhere)."""
+    parts = [issue.get("file"), f"sheet '{issue['sheet']}'" if issue.get("sheet") else None]
+    return ", ".join(p for p in parts if p) + (": " if any(parts) else "")
+
+
 def row_ranges(rows: np.ndarray, limit: int = 20) -> str:
     """`2-4973` or `2, 5, 9-12`; after `limit` ranges, how many rows are left out."""
     rows = np.unique(rows.astype(np.int64))
