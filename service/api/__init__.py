@@ -132,6 +132,24 @@ def _authenticate():
     return None
 
 
+def _refuse_nul():
+    """No text the API reads may hold a NUL character: PostgreSQL's text cannot store one, and a query with one was
+    a 500 (found by fuzzing). No id holds one (404); a query or form field with one is a 422. JSON bodies: the
+    request schemas' Text fields."""
+    if not request.path.startswith("/api/v1"):
+        return None
+    if "\x00" in request.path:
+        return error_response(404, "nothing here: check the address and the id.")
+    fields = list(request.args.items(multi=True))
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        fields += list(request.form.items(multi=True))
+    bad = sorted({str(k) for k, v in fields if any(isinstance(t, str) and "\x00" in t for t in (k, v))})
+    if bad:
+        return error_response(422, "some fields are missing or wrong; see 'errors'.",
+                              {k: ["must not contain NUL characters."] for k in bad})
+    return None
+
+
 def init_app(app: Flask) -> FrontdoorApi:
     app.config.setdefault("API_TITLE", "Frontdoor")
     app.config.setdefault("API_VERSION", "v1")
@@ -145,6 +163,7 @@ def init_app(app: Flask) -> FrontdoorApi:
     })
     api = FrontdoorApi(app)
     app.before_request(_authenticate)
+    app.before_request(_refuse_nul)
 
     @app.errorhandler(WorkflowError)
     def _workflow_error(exc: WorkflowError):

@@ -10,7 +10,7 @@ import pytest
 
 from service.orm import User, now
 from tests.conftest import BAD_FILES
-from tests.service.conftest import assert_error_shape, close_env, make_env
+from tests.service.conftest import BACKENDS, assert_error_shape, close_env, make_env
 
 
 def nothing_stored(env) -> None:
@@ -129,3 +129,32 @@ def test_the_api_and_the_cli_give_one_error_shape(fresh, tmp_path):
     assert cli["errors"]["input"] and all({"file", "row", "column", "message"} <= set(e) for e in cli["errors"]["input"])
     with pytest.raises(jsonschema.ValidationError):  # the CLI's old shape, a list, is not the one shape
         jsonschema.validate({"ok": False, "status": 2, "error": "x", "errors": cli["errors"]["input"]}, error_schema)
+
+
+def test_query_numbers_beyond_the_databases_integers_are_refused(fresh):
+    """Found by fuzzing: an audit offset past 64 bits reached SQLite and was a 500."""
+    body = assert_error_shape(fresh.client.get(f"/api/v1/audit?offset={10**30}", headers=fresh.h("admin")), 422)
+    assert "offset" in body["errors"]
+    assert fresh.client.get(f"/api/v1/audit?offset={2**63 - 1}", headers=fresh.h("admin")).status_code == 200
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "rq"])
+def test_nul_characters_are_refused_wherever_text_is_read(tmp_path, backend):
+    """Found by fuzzing on PostgreSQL, whose text cannot hold NUL: a query filter, a body field or an id with one
+    was a 500. Now a 422 naming the field (a 404 for an id in the address), on every backend."""
+    env = make_env(tmp_path, backend)
+    try:
+        h = env.h("admin")
+        body = assert_error_shape(env.client.get("/api/v1/audit?actor=a%00b", headers=h), 422)
+        assert set(body["errors"]) == {"actor"}
+        body = assert_error_shape(env.client.post("/api/v1/releases", headers=env.h("owner"), json={
+            "model_id": "m\x00", "children": 10, "purpose": "p", "recipients": "r"}), 422)
+        assert set(body["errors"]) == {"model_id"}
+        for path in ("/api/v1/releases/ab%00cd", "/api/v1/jobs/ab%00cd", "/api/v1/datasets/ab%00cd"):
+            assert_error_shape(env.client.get(path, headers=h), 404)
+        body = assert_error_shape(env.client.post("/api/v1/datasets", headers=env.h("owner"), data={
+            "name": "x\x00"}, content_type="multipart/form-data"), 422)
+        assert set(body["errors"]) == {"name"}
+        assert env.client.get("/api/v1/audit?actor=ab", headers=h).status_code == 200
+    finally:
+        close_env(env)
