@@ -174,7 +174,7 @@ def test_bundle_is_a_valid_frictionless_package_with_checksums(real_with_canarie
     assert set(b.manifest["frontdoor"]["files"]) == {"children.csv", "episodes.csv", "events.csv", "map.json",
                                                      "disclosure_report.json", "disclosure_report.html", "README.md",
                                                      "map.schema.json", "map_fields.md", "events.ocel.json",
-                                                     "events.xes"}
+                                                     "events.xes", "layout.json", "journey_values.csv"}
     assert len(b.table("events")) == len(synthetic.events)
     with zipfile.ZipFile(path) as zf:
         zf.extractall(tmp_path / "x")

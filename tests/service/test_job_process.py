@@ -25,12 +25,21 @@ def _cli(env: dict, *args: str) -> str:
     return done.stdout
 
 
+def _cmdline(p: psutil.Process) -> list[str]:
+    """A live process's command line; none for one that has ended (a killed job process is a zombie until the
+    supervisor reaps it)."""
+    try:
+        return [] if p.status() == psutil.STATUS_ZOMBIE else p.cmdline()
+    except psutil.Error:
+        return []
+
+
 def _job_processes(serve: psutil.Process) -> list[psutil.Process]:
-    return [p for p in serve.children(recursive=True) if "--local" in p.cmdline() and "worker" in p.cmdline()]
+    return [p for p in serve.children(recursive=True) if "--local" in _cmdline(p) and "worker" in _cmdline(p)]
 
 
 def _web_workers(serve: psutil.Process) -> list[psutil.Process]:
-    return [p for p in serve.children(recursive=True) if "worker" not in p.cmdline()]
+    return [p for p in serve.children(recursive=True) if _cmdline(p) and "worker" not in _cmdline(p)]
 
 
 def _wait_job(base: str, headers: dict, job_id: str, timeout: float = 180) -> dict:
