@@ -1,329 +1,54 @@
-"""The release bundle: the public contract between the service and everyone outside it.
+"""Writing and reading release bundles: the public contract between the service and everyone outside it.
 
-Two kinds (`datapackage.json` `frontdoor.kind`; a bundle without the field is synthetic):
-- **synthetic**: the synthetic records and a map computed from them only (`map.json` `source`
-  "synthetic": published without suppression or rounding, since anyone can compute it from the CSVs);
-- **aggregate**: no records at all (no CSV, no table resource: `map.json` is the one data resource):
-  the real dataset's counts under the profile's disclosure control (`source` "real"), the report and
-  the data card. `Bundle.table` refuses on such a bundle.
-
-A synthetic bundle is a zip holding a Frictionless data package:
-- `datapackage.json`: the three tables as resources with their schemas, and a `frontdoor` section
-  (release id, the dataset's lineage hash, generator and parameters, privacy budget if any, the
-  disclosure threshold set, who created and approved it, and the sha256 of every file);
-- `children.csv`, `episodes.csv`, `events.csv`: synthetic children and journeys;
-- `map.json`: the disclosure-controlled map (nodes, moves, durations, every split and filter);
-- `disclosure_report.json` and `disclosure_report.html`: what the gate found, in its public version
-  (each check's result and threshold; no figure computed from the real children: their counts only
-  rounded to the nearest 10, the window in months, no fidelity figures; the full report stays with
-  the council's reviewers);
-- `README.md`: the data card;
-- `map.schema.json` and `map_fields.md`: the map's JSON Schema and field table (`synth.map_schema`);
-- `events.ocel.json` and `events.xes`: the synthetic events as OCEL 2.0 and XES logs (`synth.event_logs`).
-- `layout.json` (every bundle) and `journey_values.csv` (synthetic only): the stage layout and each journey's
-  classification values, for map viewers (`synth.stage_layout`, `synth.journey_values`).
-An aggregate bundle has the map's schema and field table but no event logs (it has no records).
-
-Nothing in a bundle is a real figure that has not been through disclosure control: in a synthetic
-bundle the tables and the map are synthetic; in an aggregate one the map's real counts are
-suppressed and rounded under the profile; the window of the real records is published as months (`public_window`). `tests/integration/test_no_real_figures.py` scans every file.
-
-CSV text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
-return) are prefixed with an apostrophe. `read_bundle` verifies every checksum before anything is
-used. This module imports nothing heavy: the viewer reads bundles through it.
+What a bundle holds (its files, table schemas, kinds, manifest) is described in `synth.bundle_format`; its
+README (the data card) is written by `synth.data_card`. This module puts them together into a zip
+(`write_bundle`, atomically) and opens one again (`read_bundle`: every checksum verified before anything is
+used). The names of those modules are importable from here too: the viewer and the service read the format
+through `synth.bundle` only. This module imports nothing heavy: the viewer reads bundles through it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import math
 import os
 import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from synth.errors import BundleError
-
-BUNDLE_FORMAT, BUNDLE_VERSION = "frontdoor-release", 1
-TABLE_FILES = ("children.csv", "episodes.csv", "events.csv")
-# For developers (issue 15): the synthetic events as process-mining logs, the map's schema and field table.
-EVENT_LOG_FILES = ("events.ocel.json", "events.xes")
-MAP_DOC_FILES = ("map.schema.json", "map_fields.md")
-# For map viewers (issue 15, synth.journey_values): the stage layout (every bundle; shared with the reviewer
-# pages), and each synthetic journey's classification values (the map's own), so no viewer re-implements them.
-LAYOUT_FILE, VALUES_FILE = "layout.json", "journey_values.csv"
-OTHER_FILES = ("map.json", "disclosure_report.json", "disclosure_report.html", "README.md", *MAP_DOC_FILES,
-               LAYOUT_FILE)
-ALL_FILES = (*TABLE_FILES, *EVENT_LOG_FILES, VALUES_FILE, *OTHER_FILES)
-# absent from bundles made before them: not required
-LATER_FILES = frozenset((*EVENT_LOG_FILES, *MAP_DOC_FILES, LAYOUT_FILE, VALUES_FILE))
-SYNTHETIC, AGGREGATE = "synthetic", "aggregate"
-KINDS = (SYNTHETIC, AGGREGATE)
-FILES_OF = {SYNTHETIC: ALL_FILES, AGGREGATE: OTHER_FILES}
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-SCHEMAS = {
-    "children.csv": [
-        ("child_key", "string", "Synthetic child identifier (not a real child)"),
-        ("sex", "string", "male, female, not_stated or neither"),
-        ("ethnicity_group", "string", "DfE ethnicity group"),
-        ("age_at_first_contact", "integer", "Age in whole years at the first event; -1 if unborn"),
-        ("age_band", "string", "Age band at the first event"),
-        ("disability", "string", "yes, no, or unknown (not recorded: never assessed)"),
-        ("uasc", "string", "Unaccompanied asylum-seeking child: yes or no"),
-        ("missing_episodes", "integer", "Missing episodes recorded while looked after"),
-        ("previous_cp_plans", "integer", "Previous child protection plans"),
-    ],
-    "episodes.csv": [
-        ("child_key", "string", "Synthetic child identifier"),
-        ("episode_no", "integer", "Repeat number of this journey for the child"),
-        ("path", "string", "Stages in order, joined by >"),
-        ("days", "string", "Days from the journey's start to each stage, joined by ;"),
-        ("n_steps", "integer", "Number of stages"),
-        ("start_date", "date", "Date of the first stage"),
-        ("end_date", "date", "Date of the last stage"),
-        ("duration_days", "integer", "Days from first to last stage"),
-        ("first_stage", "string", "First stage"),
-        ("exit", "string", "Exit stage, empty if the journey was still open"),
-        ("censored", "boolean", "Still open at the end of the window"),
-        ("left_censored", "boolean", "Already open when the window began"),
-        ("source", "string", "Contact or referral source code (CIN census)"),
-        ("team", "string", "Team"),
-    ],
-    "events.csv": [
-        ("child_key", "string", "Synthetic child identifier"),
-        ("episode_no", "integer", "Repeat number"),
-        ("step", "integer", "Position in the journey, from 0"),
-        ("stage", "string", "Stage id (contact, referral, assessment, ...)"),
-        ("date", "date", "Date the stage began"),
-        ("source", "string", "Contact or referral source code"),
-        ("team", "string", "Team"),
-        ("need_code", "string", "Primary need code (N0-N9)"),
-        ("abuse_category", "string", "Category of abuse (CP plans)"),
-        ("closure_reason", "string", "Closure reason (RC1-RC9)"),
-        ("list_no", "integer", "Annex A list the stage comes from"),
-        ("derived", "boolean", "Exit inferred from the lists, not recorded as such"),
-    ],
-}
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def safe_csv(df) -> bytes:
-    """CSV bytes with formula-like text cells neutralised (numbers and dates are left as they are)."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            s = out[col]
-            risky = s.str.startswith(FORMULA_START).eq(True)
-            out[col] = s.where(~risky, "'" + s.astype(str))
-        elif str(out[col].dtype) == "bool":
-            out[col] = out[col].map({True: "true", False: "false"})
-        elif str(out[col].dtype).startswith("datetime64"):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def public_window(window: dict | None) -> dict | None:
-    """The window real records cover, for the public: months only (`YYYY-MM`), never a real day."""
-    if not window:
-        return window
-    return {k: (str(v)[:7] if v else v) for k, v in window.items() if k in ("start", "end")}
-
-
-def epsilon_in_words(epsilon: float) -> str:
-    """What epsilon means, for a reviewer or a developer who has not met differential privacy."""
-    factor = math.exp(epsilon)
-    return (f"The generator was trained with differential privacy, epsilon {epsilon:g}. Whatever any one child's "
-            f"records hold, training with or without that child makes any result (this model, this release, any "
-            f"figure computed from them) at most {factor:.1f} times more likely (e to the power {epsilon:g}). The "
-            "smaller epsilon, the less any one child can show through, and the noisier the counts the generator "
-            "learnt from. Each of those counts carries noise of the scale below: with 95% chance a count is within "
-            "the bound of the true one.")
-
-
-def cells_text(measurement: dict) -> str:
-    return "not published" if measurement.get("cells") is None else f"{measurement['cells']:,}"
-
-
-def bound_text(measurement: dict) -> str:
-    b = measurement.get("bound95")
-    return f"+/-{b:.0f}" if b is not None else "selection"
-
-
-def privacy_card(privacy: dict) -> str:
-    """The data card's differential privacy section: epsilon in words, each measurement's error bar."""
-    rows = "\n".join(f"| {m['what']} | {cells_text(m)} | {m['sensitivity']:g} | {m['scale']:.1f} | "
-                     f"{bound_text(m)} |"
-                     for m in privacy.get("measurements") or [])
-    noisy = privacy.get("training_children_noisy")
-    n_text = (f"\nThe generator learnt from about {noisy:,} children (a noisy count, +/-"
-              f"{privacy.get('training_children_bound95', 0):.0f} at 95%).\n" if noisy is not None else "")
-    return f"""
-## Differential privacy
-{epsilon_in_words(privacy['epsilon'])}
-{n_text}
-| what was measured | cells | sensitivity | noise scale | 95% error bound per cell |
-|---|---|---|---|---|
-{rows}
-"""
-
-
-def data_card(manifest: dict, report: dict) -> str:
-    """The README of a bundle, from its manifest and the public report (`DisclosureReport.public_dict`)."""
-    f = manifest["frontdoor"]
-    dp = f.get("privacy")
-    dp_text = (f"Trained with differential privacy (epsilon {dp['epsilon']}, delta {dp['delta']})." if dp else
-               "The generator is not differentially private; the disclosure checks below are the protection.")
-    checks = "\n".join(f"- {c['status'].upper()}: {c['title']} - {c['explanation']}" for c in report["checks"])
-    counts = f["counts"]
-    rel = report.get("release") or {}
-    w = f.get("window") or {}
-    window_text = (f"in the months {w['start']} to {w['end']}" if w.get("start") and w.get("end") else
-                   "over the period the council's records cover")
-    privacy_text = privacy_card(dp) if dp else ""
-    trained = (f"\n- The generator learnt from {rel['trained_on_children']} of the council's children; "
-               f"{rel['held_out_children']} more were held out to test it (rounded to the nearest 10)."
-               if rel.get("trained_on_children") and rel.get("held_out_children") else "")
-    return f"""# Frontdoor release {f['release_id']}
-
-**Synthetic data.** Every child in this release is made up by a generator trained on a council's records of
-children's social care front-door journeys (Ofsted Annex A lists). No row is a real child; child keys start
-with `syn`. The numbers in `map.json` are computed from these synthetic children only, so they are published
-without suppression or rounding: anyone can compute them from the tables.
-
-## What it is
-- {counts['children']:,} synthetic children, {counts['episodes']:,} journeys, {counts['events']:,} events,
-  {window_text}.
-- Generator: `{f['generator']}`. {dp_text}{trained}
-- Tables: `children.csv`, `episodes.csv`, `events.csv` (schemas in `datapackage.json`); the map: `map.json`
-  (its fields: `map_fields.md`; its JSON Schema: `map.schema.json`); the same events for process-mining tools:
-  `events.ocel.json` (OCEL 2.0 JSON) and `events.xes` (IEEE 1849 XES).
-- For map viewers: `journey_values.csv` (each journey's value under every classification of the map: the values
-  its views were computed from; keyed by `child_key` and `episode_no`) and `layout.json` (where each stage sits).
-
-## What it is not
-- Not real records, and not a sample of them: do not use it to find, count or contact real children.
-- Not official statistics: rates in it resemble the council's. How closely is measured against the real records
-  by the council's reviewers inside the service; those figures are not published.
-- Not a source of real figures: nothing in it is a count or rate of real children that has not been through
-  disclosure control.
-- Not everything Annex A holds: workers, free text, dates of birth and real identifiers were never used.
-
-## How it was checked
-Disclosure threshold set `{f['threshold_set']['name']}` version {f['threshold_set']['version']}.
-Verdict: **{report['verdict'].upper()}**.
-{checks}
-
-Requested by a {f.get('created_by_role') or 'data owner'}; approved by: {', '.join(f.get('approved_by_roles') or []) or 'not yet approved'}.
-Public report (results and thresholds, no real figures): `disclosure_report.html`. Checksums of every file:
-`datapackage.json`.
-{privacy_text}"""
-
-
-def aggregate_data_card(manifest: dict, report: dict) -> str:
-    """The README of an aggregate bundle: real counts under disclosure control, no records."""
-    f = manifest["frontdoor"]
-    checks = "\n".join(f"- {c['status'].upper()}: {c['title']} - {c['explanation']}" for c in report["checks"])
-    w = f.get("window") or {}
-    window_text = (f"in the months {w['start']} to {w['end']}" if w.get("start") and w.get("end") else
-                   "over the period the council's records cover")
-    ts = report["threshold_set"]["thresholds"]
-    return f"""# Frontdoor release {f['release_id']}
-
-**Aggregate counts from real data.** This release holds counts of a council's real children on their journeys
-through the children's social care front door (Ofsted Annex A lists), {window_text}, under disclosure control.
-It holds **no records**: no child, journey or event, real or synthetic, is in it.
-
-## What it is
-- `map.json`: children per stage and per move between stages, durations of the moves, and the most common
-  journeys, for all children and for each value of every classification (sex, age band, repeat, year, ...).
-- Every count went through the disclosure rules `{f['threshold_set']['name']}` version
-  {f['threshold_set']['version']}: counts below {ts['min_cell']} withheld, counts rounded to the nearest
-  {ts['round_counts']} and totals to the nearest {ts['round_totals']} (1: not rounded), secondary suppression so that
-  no withheld count can be worked out from a total, medians only over {ts['min_children_for_median']} or more
-  children. A withheld count is `null` with `suppressed` true. Its fields: `map_fields.md`; its JSON Schema:
-  `map.schema.json`.
-- `layout.json`: where each stage sits on the map (the viewer's and the reviewer pages' layout).
-- It was checked against every earlier published release of the same data: no withheld count can be recovered
-  by subtracting one release from another.
-
-## What it is not
-- Not records: there are no tables to download, and nothing in it identifies a child.
-- Not exact: rounded counts do not add up exactly, and withheld counts are missing on purpose.
-- Not official statistics, and not everything Annex A holds: workers, free text, dates of birth and real
-  identifiers were never used.
-
-## How it was checked
-Disclosure threshold set `{f['threshold_set']['name']}` version {f['threshold_set']['version']}.
-Verdict: **{report['verdict'].upper()}**.
-{checks}
-
-Requested by a {f.get('created_by_role') or 'data owner'}; approved by: {', '.join(f.get('approved_by_roles') or []) or 'not yet approved'}.
-Public report (results and thresholds): `disclosure_report.html`. Checksums of every file: `datapackage.json`.
-"""
-
-
-def build_aggregate_manifest(release_id: str, real_lineage: str, report: dict, window: dict | None,
-                             created_by_role: str | None, approved_by_roles: list[str] | None) -> dict:
-    return {
-        "profile": "data-package",
-        "name": f"frontdoor-release-{release_id}".lower(),
-        "title": f"Frontdoor aggregate release {release_id}",
-        "description": "Counts of a council's real children on their journeys through the children's social care "
-                       "front door, under disclosure control (threshold, rounding, secondary suppression). "
-                       "Aggregate counts only: no records.",
-        "licenses": [{"name": "other-closed", "title": "Terms set by the releasing council"}],
-        "resources": [{"name": "map", "path": "map.json", "profile": "data-resource", "format": "json",
-                       "mediatype": "application/json", "encoding": "utf-8",
-                       "description": "The journey map: real counts under disclosure control (frontdoor-map)."}],
-        "frontdoor": {
-            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "kind": AGGREGATE,
-            "synthetic": False, "dataset_lineage_hash": real_lineage, "window": public_window(window),
-            "threshold_set": {"name": report["threshold_set"]["name"], "version": report["threshold_set"]["version"]},
-            "verdict": report["verdict"], "created_at": report["created_at"], "created_by_role": created_by_role,
-            "approved_by_roles": approved_by_roles or [],
-            "files": {},
-        },
-    }
-
-
-def build_manifest(release_id: str, synth_manifest: dict, real_lineage: str, report: dict, counts: dict,
-                   created_by_role: str | None, approved_by_roles: list[str] | None) -> dict:
-    model = synth_manifest.get("model") or {}
-    return {
-        "profile": "data-package",
-        "name": f"frontdoor-release-{release_id}".lower(),
-        "title": f"Frontdoor synthetic release {release_id}",
-        "description": "Synthetic children and journeys through a council's children's social care front door, "
-                       "with a disclosure-controlled journey map. Synthetic data: no row is a real child.",
-        "licenses": [{"name": "other-closed", "title": "Terms set by the releasing council"}],
-        "resources": [
-            {"name": name[:-4], "path": name, "profile": "tabular-data-resource", "format": "csv",
-             "mediatype": "text/csv", "encoding": "utf-8",
-             "schema": {"fields": [{"name": n, "type": t, "description": d} for n, t, d in SCHEMAS[name]]}}
-            for name in TABLE_FILES
-        ],
-        "frontdoor": {
-            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "release_id": release_id, "kind": SYNTHETIC,
-            "synthetic": True,
-            # Under DP not even the (keyed) hash of the input files: it is a fixed function of the data.
-            "dataset_lineage_hash": None if model.get("privacy") else real_lineage,
-            "synthetic_lineage_hash": synth_manifest.get("lineage_hash"),
-            "generator": model.get("generator"), "parameters": model.get("spec"), "privacy": model.get("privacy"),
-            "model_id": model.get("model_id"), "window": public_window(model.get("window")),
-            "threshold_set": {"name": report["threshold_set"]["name"], "version": report["threshold_set"]["version"]},
-            "verdict": report["verdict"], "counts": counts,
-            "created_at": report["created_at"], "created_by_role": created_by_role,
-            "approved_by_roles": approved_by_roles or [],
-            "files": {},
-        },
-    }
+from synth.bundle_format import (  # noqa: F401  (public names of the format, importable from synth.bundle)
+    AGGREGATE,
+    ALL_FILES,
+    BUNDLE_FORMAT,
+    BUNDLE_VERSION,
+    EVENT_LOG_FILES,
+    FILES_OF,
+    FORMULA_START,
+    KINDS,
+    LATER_FILES,
+    LAYOUT_FILE,
+    MAP_DOC_FILES,
+    OTHER_FILES,
+    SCHEMAS,
+    SYNTHETIC,
+    TABLE_FILES,
+    VALUES_FILE,
+    build_aggregate_manifest,
+    build_manifest,
+    public_window,
+    safe_csv,
+    sha256,
+)
+from synth.data_card import (  # noqa: F401
+    aggregate_data_card,
+    bound_text,
+    cells_text,
+    data_card,
+    epsilon_in_words,
+    privacy_card,
+)
+from synth.errors import BundleError  # noqa: F401  (raised here; callers import it from synth.bundle)
 
 
 def developer_files(synth) -> dict[str, bytes]:
