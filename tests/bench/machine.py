@@ -24,5 +24,7 @@ def describe() -> str:
                 break
     except OSError:
         pass
+    load = f"load average {os.getloadavg()[0]:.2f} at start" if hasattr(os, "getloadavg") else ""
     return (f"{cpu}, {os.cpu_count()} cores, {mem_gib} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}; run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+            f"Python {platform.python_version()}; run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+            + (f"; {load} (other work on the machine slows every figure)" if load else ""))

@@ -54,9 +54,9 @@ def main(names: list[str]) -> None:
         sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
     WORK.mkdir(exist_ok=True)
     sections = _sections(OUT.read_text()) if OUT.exists() else {}
-    machine = describe()
     for name in names or list(BENCHMARKS):
         print(f"running benchmark: {name}", flush=True)
+        machine = describe()  # per section: the load at its start
         try:
             body = BENCHMARKS[name](WORK)
         except hub_bench.Skipped as exc:  # its section, if any, is kept as it was
