@@ -320,7 +320,20 @@ def _ok(r: requests.Response, what: str) -> dict:
     return r.json()
 
 
-def refresh(base: str, council: dict, files: list[Path]) -> dict:
+def _failed_checks(base: str, council: dict, rid: str, keep: Path | None) -> str:
+    """A release whose gate failed: its report is kept (in `keep`, the run's log folder, which outlives the
+    run's data) and the failing checks named, with their measure and threshold, for the council's row."""
+    r = requests.get(f"{base}/releases/{rid}/report", params={"format": "json"}, timeout=60,
+                     headers={"Authorization": f"Bearer {council['owner']}"})
+    if r.status_code != 200:
+        return f"its report could not be read (HTTP {r.status_code})"
+    if keep is not None:
+        (keep / f"{council['code']}_report.json").write_bytes(r.content)
+    failing = [c for c in r.json().get("checks", []) if c.get("status") == "fail"]
+    return "; ".join(f"{c['name']} {c.get('metric')} (threshold {c.get('threshold')})" for c in failing) or "none"
+
+
+def refresh(base: str, council: dict, files: list[Path], keep: Path | None = None) -> dict:
     """Upload -> ingest -> train -> release request -> gate -> awaiting_review, timing each step."""
     owner = {"Authorization": f"Bearer {council['owner']}"}
     out: dict = {"jobs": {}}
@@ -348,6 +361,8 @@ def refresh(base: str, council: dict, files: list[Path]) -> dict:
                          timeout=60), "release read")
     out["end"] = time.time()
     out["start"], out["wall_s"], out["state"], out["release_id"] = t0, out["end"] - t0, r["state"], rid
+    if r["state"] == "failed":
+        out["failed_checks"] = _failed_checks(base, council, rid, keep)
     for j in out["jobs"].values():
         j["t_created"], j["t_started"], j["t_finished"] = (_when(j["created_at"]), _when(j["started_at"]),
                                                            _when(j["finished_at"]))
@@ -357,10 +372,10 @@ def refresh(base: str, council: dict, files: list[Path]) -> dict:
     return out
 
 
-def _concurrently(base: str, councils: list[dict], files: dict) -> None:
+def _concurrently(base: str, councils: list[dict], files: dict, keep: Path | None = None) -> None:
     def drive(c: dict) -> None:
         try:
-            c["result"] = refresh(base, c, files[c["code"]])
+            c["result"] = refresh(base, c, files[c["code"]], keep)
         except Exception as exc:  # one council's failure is reported in its row; the others go on
             c["error"] = f"{type(exc).__name__}: {exc}"
 
@@ -439,7 +454,8 @@ def _row(c: dict, label: str | None = None) -> str:
     j = r["jobs"]
     steps = " | ".join(f"{j[k]['run_s']:.1f} ({j[k]['wait_s']:.0f})" for k in ("ingest", "train", "release"))
     return (f"| {name} | {c['children']:,} | {r['upload_s']:.1f} | {steps} | {r['service_s']:.1f} | "
-            f"{1000 * r['service_s'] / c['children']:.2f} | {r['wall_s']:.1f} | {r['state']} |")
+            f"{1000 * r['service_s'] / c['children']:.2f} | {r['wall_s']:.1f} | {r['state']}"
+            + (f" (failing: {_cell(r['failed_checks'])})" if "failed_checks" in r else "") + " |")
 
 
 def run(work: Path) -> str:
@@ -470,7 +486,7 @@ def run(work: Path) -> str:
         print(f"hub benchmark: service up ({hub.base}, queue {hub.queue}, database {hub.db_name}); "
               f"{n_councils} pipelines starting", flush=True)
         with MemoryWatch(pids) as mem:
-            _concurrently(hub.base, councils, files)
+            _concurrently(hub.base, councils, files, hub.logs)
             rq_stats = {w.pid: (w.successful_job_count, w.failed_job_count, w.total_working_time)
                         for w in hub.rq_workers()}
             largest = councils[-1]
@@ -480,7 +496,7 @@ def run(work: Path) -> str:
                 solo = dict(largest)
                 del solo["result"]
                 try:
-                    solo["result"] = refresh(hub.base, solo, files[largest["code"]])
+                    solo["result"] = refresh(hub.base, solo, files[largest["code"]], hub.logs)
                 except Exception as exc:
                     solo["error"] = f"{type(exc).__name__}: {exc}"
         isolation = _isolation(hub.base, councils)
