@@ -28,9 +28,10 @@ from service.governance.workflow import WorkflowError
 blp = Blueprint("releases", __name__, url_prefix="/api/v1/releases",
                 description="Release requests, reviews, publication, and published releases for developers")
 CHUNK = 256 * 1024
-# The content type each file of a bundle is served with, by its extension ("": any other).
+# The content type each file of a bundle is served with, by its extension ("": any other). The IEEE 1849 XES log
+# is XML and the standard registers no type of its own: served as XML (RFC 7303), as XES files are in practice.
 FILE_TYPES = {"csv": "text/csv", "json": "application/json", "html": "text/html", "md": "text/markdown",
-              "": "application/octet-stream"}
+              "xes": "application/xml", "": "application/octet-stream"}
 
 
 def _view(r) -> ReleaseView:
