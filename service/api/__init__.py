@@ -15,6 +15,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from service.api.refusals import status_of
 from service.api.schemas import ErrorSchema
 from service.governance.workflow import WorkflowError
 
@@ -167,7 +168,7 @@ def init_app(app: Flask) -> FrontdoorApi:
 
     @app.errorhandler(WorkflowError)
     def _workflow_error(exc: WorkflowError):
-        return error_response(exc.status, exc.message)
+        return error_response(status_of(exc), exc.message)
 
     from synth.errors import FrontdoorError
 

@@ -8,7 +8,7 @@ from service import operations
 from service.api.context import runner, store, user
 from service.api.responses import errors
 from service.api.schemas import DatasetAcceptedSchema, DatasetDetailSchema, DatasetSchema
-from service.governance.workflow import WorkflowError
+from service.governance.errors import UnsupportedType
 
 blp = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets",
                 description="Annex A uploads (data owners): validated, pseudonymised, never served back")
@@ -37,8 +37,7 @@ class Datasets(MethodView):
     def post(self):
         """Upload one or more Annex A files (`file` parts) with a `name`; the ingest runs as a job (202)."""
         if not request.content_type or not request.content_type.startswith("multipart/form-data"):
-            raise WorkflowError("upload as multipart/form-data with a 'name' field and one or more 'file' parts.",
-                                415)
+            raise UnsupportedType("upload as multipart/form-data with a 'name' field and one or more 'file' parts.")
         uploads = [operations.Upload(f.filename, f.stream) for f in request.files.getlist("file")]
         ds, job = operations.upload_dataset(store(), runner(), user(), request.form.get("name", ""), uploads,
                                             request.form.get("dates") or "day-first")

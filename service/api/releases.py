@@ -23,7 +23,7 @@ from service.api.schemas import (
     WithdrawSchema,
 )
 from service.governance import permissions
-from service.governance.workflow import WorkflowError
+from service.governance.errors import NotFound
 
 blp = Blueprint("releases", __name__, url_prefix="/api/v1/releases",
                 description="Release requests, reviews, publication, and published releases for developers")
@@ -194,7 +194,7 @@ def _zip_member(release_id: str, name: str) -> tuple[str, str, object]:
         return hashlib.sha256(data).hexdigest(), "application/json", data
     sha = manifest["frontdoor"]["files"].get(name)
     if sha is None:
-        raise WorkflowError(f"a release has no file '{name}'; see its manifest for the files there are.", 404)
+        raise NotFound(message=f"a release has no file '{name}'; see its manifest for the files there are.")
     return sha, _mimetype(name), path
 
 

@@ -1,9 +1,10 @@
 """Who may see or do what to a dataset, model, release or job: the one place that decides.
 
 In pairs, in the style of OpenSAFELY Airlock's permissions: `check_x(user, obj, ...)` raises the refusal
-(WorkflowError with its status, NotFound for what the user may not even see) and `can_x(...)` says whether
-`check_x` would pass, so the two cannot disagree. Operations call `check_x` before acting; the API and the
-pages ask `can_x` what to show (templates get booleans from the view, never a role).
+(the kind of WorkflowError that says why: NotAllowed, Conflict, Gone, or NotFound for what the user may not even
+see) and `can_x(...)` says whether `check_x` would pass, so the two cannot disagree. Operations call `check_x`
+before acting; the API and the pages ask `can_x` what to show (templates get booleans from the view, never a
+role). Which HTTP status answers each kind is the web layer's (service/api/refusals.py).
 
 Deny unless allowed. Above every rule is the council: an object of another council does not exist for a user
 (`in_council`), whatever the role, except the published aggregate releases both councils share. Who may make
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from service.governance.errors import NotFound, WorkflowError
+from service.governance.errors import Conflict, Gone, NotAllowed, NotFound, WorkflowError
 from service.governance.states import TABLE
 
 ROLES = ("data_owner", "reviewer", "developer", "admin")
@@ -74,7 +75,7 @@ def allowed(role: str, permission: str) -> bool:
 def check_allowed(user, permission: str) -> None:
     """The role gate, before any object is looked at."""
     if not allowed(user.role, permission):
-        raise WorkflowError(f"your role ({user.role.replace('_', ' ')}) may not do this.", 403)
+        raise NotAllowed(f"your role ({user.role.replace('_', ' ')}) may not do this.")
 
 
 def may(user, permission: str) -> bool:
@@ -120,15 +121,15 @@ def check_delete_dataset(user, ds, models=(), releases=()) -> None:
     check_allowed(user, "dataset:delete")
     check_view_dataset(user, ds)
     if ds.status == "ingesting":
-        raise WorkflowError("the dataset is still being ingested; delete it when its job has finished.", 409)
+        raise Conflict("the dataset is still being ingested; delete it when its job has finished.")
     if any(m.status == "training" for m in models):
-        raise WorkflowError("a model is being trained on this dataset; delete it when the training job has "
-                            "finished.", 409)
+        raise Conflict("a model is being trained on this dataset; delete it when the training job has "
+                       "finished.")
     live = [r for r in releases if r.state in RELEASES_KEEPING_A_DATASET]
     if live:
         named = ", ".join(f"{r.id} ({r.state.replace('_', ' ')})" for r in live[:5])
-        raise WorkflowError(f"releases made from this dataset are in progress or published ({named}); "
-                            "withdraw them, or wait for their review to end, before deleting it.", 409)
+        raise Conflict(f"releases made from this dataset are in progress or published ({named}); "
+                       "withdraw them, or wait for their review to end, before deleting it.")
 
 
 def can_delete_dataset(user, ds, models=(), releases=()) -> bool:
@@ -140,7 +141,7 @@ def check_train(user, ds) -> None:
     check_allowed(user, "model:create")
     check_view_dataset(user, ds)
     if ds.status != "ready":
-        raise WorkflowError(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.", 409)
+        raise Conflict(f"the dataset is '{ds.status}'; train on a dataset that has been ingested.")
 
 
 def can_train(user, ds) -> bool:
@@ -164,7 +165,7 @@ def check_request_release(user, m) -> None:
     check_allowed(user, "release:create")
     check_view_model(user, m)
     if m.status != "ready":
-        raise WorkflowError(f"the model is '{m.status}'; request a release from a trained model.", 409)
+        raise Conflict(f"the model is '{m.status}'; request a release from a trained model.")
 
 
 def can_request_release(user, m) -> bool:
@@ -249,10 +250,10 @@ def check_download(user, r, councils=None) -> None:
     check_view_release(user, r, councils)
     check_allowed(user, "release:download")
     if r.state == "withdrawn":
-        raise WorkflowError("this release has been withdrawn; its files are no longer served.", 410)
+        raise Gone("this release has been withdrawn; its files are no longer served.")
     if r.state != "published":
-        raise WorkflowError("this release is not published, so its files cannot be downloaded; the "
-                            "reviewers read its disclosure report and map on the release page.", 409)
+        raise Conflict("this release is not published, so its files cannot be downloaded; the "
+                       "reviewers read its disclosure report and map on the release page.")
 
 
 def can_download(user, r, councils=None) -> bool:
@@ -274,9 +275,9 @@ def check_transition(user, r, action: str) -> None:
     """The state table allows `action` from the release's state, by this actor (`user` None: a job)."""
     t = TABLE.get((r.state, action))
     if t is None:
-        raise WorkflowError(f"a release that is '{r.state}' cannot be {_PAST.get(action, action)}.", 409)
+        raise Conflict(f"a release that is '{r.state}' cannot be {_PAST.get(action, action)}.")
     if not (actor_kinds(user, r) & t.actors):
-        raise WorkflowError(f"only the {' or '.join(sorted(t.actors))} may do this to a release.", 403)
+        raise NotAllowed(f"only the {' or '.join(sorted(t.actors))} may do this to a release.")
 
 
 def check_review(user, r) -> None:
@@ -285,12 +286,11 @@ def check_review(user, r) -> None:
     check_allowed(user, "release:review")
     check_view_release(user, r)
     if user.id == r.requester_id:
-        raise WorkflowError("you requested this release, so you cannot review it: another reviewer must.", 403)
+        raise NotAllowed("you requested this release, so you cannot review it: another reviewer must.")
     if r.state != "awaiting_review":
-        raise WorkflowError(f"this release is '{r.state}', not awaiting review.", 409)
+        raise Conflict(f"this release is '{r.state}', not awaiting review.")
     if any(rv.reviewer_id == user.id and rv.release_version == r.version for rv in r.reviews):
-        raise WorkflowError("you have already reviewed this version of the release; a different reviewer must.",
-                            409)
+        raise Conflict("you have already reviewed this version of the release; a different reviewer must.")
 
 
 def can_review(user, r) -> bool:
@@ -324,7 +324,7 @@ def check_amend(user, r) -> None:
     check_allowed(user, "release:amend")
     check_view_release(user, r)
     if user.id != r.requester_id:
-        raise WorkflowError("only the requester may change a release request.", 403)
+        raise NotAllowed("only the requester may change a release request.")
     check_transition(user, r, "amend")
 
 
@@ -338,8 +338,8 @@ def check_retry(user, r, build_crashed: bool) -> None:
     check_allowed(user, "release:amend")
     check_view_release(user, r)
     if r.state == "failed" and not build_crashed:
-        raise WorkflowError("the automated checks failed this release, so running them again would fail "
-                            "again; request a new release instead.", 409)
+        raise Conflict("the automated checks failed this release, so running them again would fail "
+                       "again; request a new release instead.")
     check_transition(user, r, "retry")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.governance.errors import WorkflowError
+from service.governance.errors import Invalid, WorkflowError
 from service.governance.permissions import check_amend, check_review, check_transition
 from service.governance.states import TABLE
 from service.orm import Release, Review, User, now
@@ -47,13 +47,13 @@ def review(store: Store, s: Session, release: Release, reviewer: User, decision:
     saying how the reviewer judged them, as do returning and rejecting."""
     check_review(reviewer, release)
     if decision not in DECISIONS:
-        raise WorkflowError("decision must be approve, return or reject.", 422)
+        raise Invalid("decision must be approve, return or reject.")
     if decision in ("return", "reject") and not comment.strip():
-        raise WorkflowError("say why in a comment when returning or rejecting a release.", 422)
+        raise Invalid("say why in a comment when returning or rejecting a release.")
     if decision == "approve" and not comment.strip() and (review_items or release.verdict == "review"):
         named = f" ({'; '.join(review_items)})" if review_items else ""
-        raise WorkflowError(f"this release has checks that need your judgement{named}: say in a comment how you "
-                            "judged each of them before approving it.", 422)
+        raise Invalid(f"this release has checks that need your judgement{named}: say in a comment how you "
+                      "judged each of them before approving it.")
     rv = Review(release_id=release.id, reviewer_id=reviewer.id, decision=decision, comment=comment,
                 release_version=release.version)
     s.add(rv)
@@ -74,7 +74,7 @@ def amend(store: Store, s: Session, release: Release, user: User, changes: dict)
     fields = {k: v for k, v in changes.items() if k in ("children", "profile", "purpose", "recipients")
               and v is not None and getattr(release, k) != v}
     if not fields:
-        raise WorkflowError("nothing to change: give at least one new value.", 422)
+        raise Invalid("nothing to change: give at least one new value.")
     for k, v in fields.items():
         setattr(release, k, v)
     release.version += 1

@@ -4,7 +4,7 @@ the user's quota."""
 from __future__ import annotations
 
 from service.governance import permissions
-from service.governance.errors import WorkflowError
+from service.governance.errors import OverQuota
 from service.orm import Job, User
 from service.store import Store, new_id
 
@@ -21,8 +21,8 @@ def new_job(store: Store, s, runner, kind: str, target_type: str, target_id: str
     active = s.scalar(select(func.count()).select_from(Job).where(
         Job.created_by == user.id, Job.status.in_(("queued", "running"))))
     if active >= limit:
-        raise WorkflowError(f"you already have {active} jobs queued or running (at most {limit} at once); wait "
-                            "for one to finish, then try again.", 429)
+        raise OverQuota(f"you already have {active} jobs queued or running (at most {limit} at once); wait "
+                        "for one to finish, then try again.")
     job = Job(id=new_id(), council_id=user.council_id, kind=kind, target_type=target_type, target_id=target_id,
               created_by=user.id, backend=runner.backend)
     s.add(job)

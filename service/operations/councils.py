@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service import audit
-from service.governance.errors import WorkflowError
+from service.governance.errors import Conflict, Invalid, NotAllowed
 from service.operations.common import require
 from service.operations.releases import get_release
 from service.orm import Release, User
@@ -24,7 +24,7 @@ def update_council(store: Store, user: User, population: int | None = None, shar
 
     require(user, "council:manage")
     if population is not None and not (isinstance(population, int) and 1 <= population <= 5_000_000):
-        raise WorkflowError("population must be a whole number of children from 1 to 5,000,000.", 422)
+        raise Invalid("population must be a whole number of children from 1 to 5,000,000.")
     with store.write() as s:
         council = get_council(store, s, user)
         if population is not None and population != council.population:
@@ -44,7 +44,7 @@ def _shared_map(store: Store, council, release: Release):
 
     m = store.release_map(release.id)
     if m is None:
-        raise WorkflowError(f"the bundle of {council.name}'s shared release {release.id} is missing.", 409)
+        raise Conflict(f"the bundle of {council.name}'s shared release {release.id} is missing.")
     return SharedMap(council.code, council.name, council.population, release.id, m)
 
 
@@ -57,12 +57,12 @@ def compare_councils(store: Store, user: User) -> dict:
     with store.read() as s:
         mine = get_council(store, s, user)
         if not mine.shares_aggregates:
-            raise WorkflowError("your council does not share its aggregate releases, so it cannot see other "
-                                "councils': an admin can opt in on the Council page.", 403)
+            raise NotAllowed("your council does not share its aggregate releases, so it cannot see other "
+                             "councils': an admin can opt in on the Council page.")
         shared = store.shared_aggregate_releases(s)
         if mine.id not in shared:
-            raise WorkflowError("your council has no published aggregate release to compare: request one (kind "
-                                "aggregate) and have it reviewed and published.", 409)
+            raise Conflict("your council has no published aggregate release to compare: request one (kind "
+                           "aggregate) and have it reviewed and published.")
         councils = {c.id: c for c in store.councils(s, sharing=True)}
         mine_map = _shared_map(store, mine, shared[mine.id])
         others = [_shared_map(store, councils[cid], r) for cid, r in sorted(shared.items()) if cid != mine.id]
@@ -81,9 +81,9 @@ def compare_teams(store: Store, user: User, release_id: str) -> dict:
         r = get_release(store, s, user, release_id)
         council = get_council(store, s, user)
     if r.kind != "aggregate":
-        raise WorkflowError("teams are compared from an aggregate release (real counts under disclosure control); "
-                            "this one is synthetic.", 409)
+        raise Conflict("teams are compared from an aggregate release (real counts under disclosure control); "
+                       "this one is synthetic.")
     m = store.release_map(r.id)
     if m is None:
-        raise WorkflowError("the release has no bundle yet (its build job has not finished).", 409)
+        raise Conflict("the release has no bundle yet (its build job has not finished).")
     return {"release": r.id, **teams(m, council.population)}

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from service import audit
 from service.governance import permissions
-from service.governance.errors import WorkflowError
+from service.governance.errors import Invalid, UnsupportedType
 from service.operations.common import new_job, require
 from service.orm import Dataset, Job, User
 from service.store import Store, new_id
@@ -36,12 +36,12 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
 
     require(user, "dataset:create")
     if dates not in ("day-first", "month-first"):
-        raise WorkflowError("dates must be 'day-first' (dd/mm/yyyy, the default) or 'month-first' (mm/dd/yyyy).", 422)
+        raise Invalid("dates must be 'day-first' (dd/mm/yyyy, the default) or 'month-first' (mm/dd/yyyy).")
     name = (name or "").strip()
     if not name:
-        raise WorkflowError("give the dataset a name.", 422)
+        raise Invalid("give the dataset a name.")
     if not uploads:
-        raise WorkflowError("attach at least one Annex A file (field 'file').", 422)
+        raise Invalid("attach at least one Annex A file (field 'file').")
     tmp = store.tmp_path("upload")
     tmp.mkdir(parents=True)
     try:
@@ -49,10 +49,10 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
         for up in uploads:
             fname = _SAFE_NAME.sub("_", Path(up.filename or "").name).strip() or "upload"
             if not fname.lower().endswith(UPLOAD_SUFFIXES):
-                raise WorkflowError(f"{fname}: not an Annex A file type; upload .xlsx workbooks or .csv files.", 415)
+                raise UnsupportedType(f"{fname}: not an Annex A file type; upload .xlsx workbooks or .csv files.")
             dest = tmp / fname
             if dest.exists():
-                raise WorkflowError(f"{fname} was attached twice; attach each file once.", 422)
+                raise Invalid(f"{fname} was attached twice; attach each file once.")
             with open(dest, "wb") as out:
                 shutil.copyfileobj(up.stream, out, length=1 << 20)
             files.append(dest)
@@ -61,7 +61,7 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
             try:
                 tables = read_headers(f)
             except InputFileError as exc:
-                raise WorkflowError(exc.message, 422) from None
+                raise Invalid(exc.message) from None
             for table in tables:
                 annex = identify_list(table)
                 if annex is None:
@@ -76,10 +76,10 @@ def upload_dataset(store: Store, runner, user: User, name: str, uploads: list[Up
 
             require_person_table({spec.name for _, spec in recognised if isinstance(spec, SsdTable)})
         except ValidationError as exc:
-            raise WorkflowError(exc.message, 422) from None
+            raise Invalid(exc.message) from None
         if not found:
-            raise WorkflowError("none of the files holds an Annex A list (Lists 1-8) recognisable by its headers ("
-                                + "; ".join(why[:5]) + ").", 422)
+            raise Invalid("none of the files holds an Annex A list (Lists 1-8) recognisable by its headers ("
+                          + "; ".join(why[:5]) + ").")
         dataset_id = new_id()
         store.place(tmp, store.upload_dir(dataset_id))
     except BaseException:

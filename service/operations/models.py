@@ -6,7 +6,7 @@ from datetime import date
 
 from service import audit
 from service.governance import permissions
-from service.governance.errors import WorkflowError
+from service.governance.errors import Invalid
 from service.operations.common import new_job, require
 from service.operations.datasets import get_dataset
 from service.orm import Dataset, Job, TrainedModel, User
@@ -14,7 +14,7 @@ from service.store import Store, new_id
 
 
 def _declared_window(spec) -> tuple[date | None, date | None]:
-    """Check the spec (ModelError -> 422) and return its declared window as the dates training will use."""
+    """Check the spec (a ModelError is Invalid) and return its declared window as the dates training will use."""
     from synth.errors import ModelError
     from synth.models import declared_window, validate_spec
 
@@ -22,7 +22,7 @@ def _declared_window(spec) -> tuple[date | None, date | None]:
         validate_spec(spec)
         window = declared_window(spec)
     except ModelError as exc:
-        raise WorkflowError(exc.message, 422) from None
+        raise Invalid(exc.message) from None
     return (None, None) if window is None else (window.start.date(), window.end.date())
 
 
@@ -43,7 +43,7 @@ def request_model(store: Store, runner, user: User, dataset_id: str, generator: 
         from synth.readiness import blockers, cannot_train_message
 
         if reasons := blockers(ds.report, generator):
-            raise WorkflowError(cannot_train_message(generator, reasons), 422)
+            raise Invalid(cannot_train_message(generator, reasons))
         m = TrainedModel(id=new_id(), council_id=user.council_id, dataset_id=ds.id, owner_id=user.id, generator=generator, epsilon=epsilon,
                          window_start=start, window_end=end)
         s.add(m)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from service import audit
 from service.governance import permissions, workflow
-from service.governance.errors import WorkflowError
+from service.governance.errors import Conflict, Invalid
 from service.governance.permissions import in_council
 from service.operations.common import new_job, require
 from service.operations.models import get_model
@@ -21,15 +21,15 @@ def _check_release_fields(children, profile, kind: str = "synthetic") -> None:
     from synth.disclosure import PROFILES
 
     if kind not in RELEASE_KINDS:
-        raise WorkflowError(f"unknown kind of release '{kind}'; choose synthetic (records) or aggregate (real counts "
-                            "under disclosure control).", 422)
+        raise Invalid(f"unknown kind of release '{kind}'; choose synthetic (records) or aggregate (real counts "
+                      "under disclosure control).")
     if kind == "aggregate":
         if children not in (None, 0):
-            raise WorkflowError("an aggregate release holds no synthetic children: leave children out.", 422)
+            raise Invalid("an aggregate release holds no synthetic children: leave children out.")
     elif not isinstance(children, int) or not 1 <= children <= MAX_CHILDREN:
-        raise WorkflowError(f"children must be a whole number from 1 to {MAX_CHILDREN:,}.", 422)
+        raise Invalid(f"children must be a whole number from 1 to {MAX_CHILDREN:,}.")
     if profile not in PROFILES:
-        raise WorkflowError(f"unknown disclosure profile '{profile}'; choose one of: {', '.join(PROFILES)}.", 422)
+        raise Invalid(f"unknown disclosure profile '{profile}'; choose one of: {', '.join(PROFILES)}.")
 
 
 def request_release(store: Store, runner, user: User, model_id: str, children: int | None, profile: str, purpose: str,
@@ -42,7 +42,7 @@ def request_release(store: Store, runner, user: User, model_id: str, children: i
     if kind == "aggregate":
         children = 0
     if not (purpose or "").strip() or not (recipients or "").strip():
-        raise WorkflowError("say what the release is for (purpose) and who will receive it (recipients).", 422)
+        raise Invalid("say what the release is for (purpose) and who will receive it (recipients).")
     with store.write() as s:
         store.get(s, TrainedModel, model_id, lock=True)  # a deletion of its dataset under way finishes first
         m = get_model(store, s, user, model_id)
@@ -180,9 +180,9 @@ def _differencing_since_checked(store: Store, s, r: Release) -> None:
                                                                                     exclude=r.id)]
     mine = store.release_map(r.id)
     if mine is None or any(x is None for x in earlier) or not compare(mine, [x for x in earlier if x]).ok:
-        raise WorkflowError("another aggregate release of the same dataset has been published since this one was "
-                            "checked, and the two together would reveal withheld counts (or a bundle is missing); "
-                            "withdraw it and request it again, so that it is checked against them.", 409)
+        raise Conflict("another aggregate release of the same dataset has been published since this one was "
+                       "checked, and the two together would reveal withheld counts (or a bundle is missing); "
+                       "withdraw it and request it again, so that it is checked against them.")
 
 
 def publish_release(store: Store, user: User, release_id: str) -> Release:
@@ -231,7 +231,7 @@ def release_file_access(store: Store, user: User, release_id: str, what: str,
             permissions.check_read_report(user, r)
             path = store.report_path(r.id, "json" if what == "report_json" else "html")
         if not path.exists():
-            raise WorkflowError("the release has no such file yet (its build job has not finished).", 409)
+            raise Conflict("the release has no such file yet (its build job has not finished).")
         if what == "bundle":
             details = {} if in_council(user, r) else {"shared_by_council": r.council_id}
             audit.record(store, s, user, "release.bundle_read", "release", r.id, details)

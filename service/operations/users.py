@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service import audit
-from service.governance.errors import NotFound, WorkflowError
+from service.governance.errors import Conflict, Invalid, NotFound
 from service.operations.common import require
 from service.orm import User
 from service.store import Store
@@ -25,15 +25,15 @@ def add_user(store: Store, actor: User | None, name: str, role: str, council_id:
 
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise WorkflowError("give the user a name of 1 to 120 characters.", 422)
+        raise Invalid("give the user a name of 1 to 120 characters.")
     if role not in ROLES:
-        raise WorkflowError(f"unknown role '{role}'; choose one of: {', '.join(ROLES)}.", 422)
+        raise Invalid(f"unknown role '{role}'; choose one of: {', '.join(ROLES)}.")
     if actor is not None:
         require(actor, "user:manage")
         council_id = actor.council_id
     with store.write() as s:
         if store.user_by_name(s, name):
-            raise WorkflowError(f"a user called '{name}' already exists; choose another name.", 409)
+            raise Conflict(f"a user called '{name}' already exists; choose another name.")
         added, token = store.add_user(s, name, role, council_id)
         audit.record(store, s, actor, "user.added", "user", str(added.id), {"role": role}, council_id=council_id)
     return added, token
@@ -47,7 +47,7 @@ def change_user_token(store: Store, actor: User | None, name: str, action: str,
     from service.orm import now
 
     if action not in TOKEN_ACTIONS:
-        raise WorkflowError(f"unknown action '{action}'; choose one of: {', '.join(TOKEN_ACTIONS)}.", 422)
+        raise Invalid(f"unknown action '{action}'; choose one of: {', '.join(TOKEN_ACTIONS)}.")
     if actor is not None:
         require(actor, "user:manage")
         council_id = actor.council_id

@@ -14,6 +14,7 @@ from functools import wraps
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
+from service.api.refusals import status_of
 from service.governance import permissions
 from service.governance.workflow import WorkflowError
 
@@ -129,4 +130,4 @@ def render_page(template: str, title: str, status: int = 200, **context):
 
 
 def _fail_page(exc: WorkflowError, template: str, title: str, **context):
-    return render_page(template, title, status=exc.status if exc.status < 500 else 400, error=exc.message, **context)
+    return render_page(template, title, status=status_of(exc), error=exc.message, **context)

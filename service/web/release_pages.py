@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 
 from service import operations
+from service.api.refusals import status_of
 from service.governance import permissions
 from service.governance.workflow import WorkflowError, approvals
 from service.orm import Release, TrainedModel
@@ -33,7 +34,7 @@ def request_release(model_id: str):
                 m = operations.get_model(store, s, g.web_user, model_id)
         except WorkflowError:
             return _fail_page(exc, "message.html", "Model")
-        return render_page("model.html", "Model", status=exc.status, model=m, form=form, error=exc.message,
+        return render_page("model.html", "Model", status=status_of(exc), model=m, form=form, error=exc.message,
                            can_request_release=permissions.can_request_release(g.web_user, m))
     return redirect(url_for("web.job_page", job_id=job.id))
 
@@ -149,7 +150,7 @@ def review(release_id: str):
                 return _fail_page(exc, "message.html", "Review")
             ctx = _release_context(store, s, r)
             _ = [rv.reviewer.name for rv in r.reviews], r.requester.name
-        return render_page("release.html", f"Release {release_id}", status=exc.status, error=exc.message,
+        return render_page("release.html", f"Release {release_id}", status=status_of(exc), error=exc.message,
                            comment=request.form.get("comment", ""), **ctx)
     flash("Your review has been recorded.", "notice")
     return redirect(url_for("web.release_page", release_id=release_id))

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flask import current_app, g, redirect
 
 from service import operations
+from service.governance.errors import NotFound
 from service.governance.workflow import WorkflowError
 from service.web import _fail_page, _store, bp, signed_in
 
@@ -31,9 +32,9 @@ def signed_viewer_url(viewer_url: str, secret_key: str) -> str:
 @signed_in
 def release_viewer(release_id: str):
     if not viewer_configured():
-        return _fail_page(WorkflowError("this service has no map viewer configured (FRONTDOOR_VIEWER_URL and "
-                                        "FRONTDOOR_VIEWER_SECRET_KEY); download the bundle and run `frontdoor "
-                                        "view --bundle` instead.", 404), "message.html", "Map viewer")
+        return _fail_page(NotFound(message="this service has no map viewer configured (FRONTDOOR_VIEWER_URL and "
+                                            "FRONTDOOR_VIEWER_SECRET_KEY); download the bundle and run `frontdoor "
+                                            "view --bundle` instead."), "message.html", "Map viewer")
     try:
         operations.open_release_viewer(_store(), g.web_user, release_id)
     except WorkflowError as exc:
