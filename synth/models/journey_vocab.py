@@ -69,7 +69,7 @@ TAIL_CHILDREN = 10
 def allowed_next(cur: str) -> tuple[str, ...]:
     """Tokens that may follow `cur` (the grammar, plus END after an exit)."""
     if cur == START:
-        return tuple(START_STAGES)
+        return tuple(sorted(START_STAGES))  # a frozenset: its order changes with each process's string hashing
     if cur == LC_START:
         return LC_STAGES
     nxt = tuple(sorted(GRAMMAR[cur]))
