@@ -7,14 +7,23 @@ Two kinds, the same shapes:
   the API or the pages without taking a council through the whole pipeline (seconds per release).
 A release's requester may hold any role, so a rule that rests on the requester (never review your own) can be
 tested apart from the role rules.
+
+A stored dataset or release can carry real files: `Built` is what the real pipeline made once (a council uploaded,
+ingested, trained, built, reviewed and published, see the `built` fixture in tests/service/conftest.py), and
+`Stored` copies its canonical tables or a release's folder (bundle, disclosure reports, synthetic tables) into
+another store, with the row fields the build wrote (checksum, size, verdict). The API there serves, and jobs there
+read, files the real build wrote.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 from service.governance.states import STATES
-from service.orm import DEFAULT_COUNCIL_ID, Dataset, Job, Release, Review, TrainedModel, User
+from service.orm import DEFAULT_COUNCIL_ID, Dataset, Job, Release, Review, TrainedModel, User, now
 from service.store import new_id
 
 _user_ids = itertools.count(10_000)
@@ -66,6 +75,32 @@ def review(r: Release, reviewer: User, decision: str = "approve", version: int |
 
 
 # -- in a real store -----------------------------------------------------------------------------
+_DATASET_FIELDS = ("report", "counts", "lineage_hash", "files")
+_RELEASE_FIELDS = ("id", "kind", "children", "profile", "verdict", "bundle_sha256", "bundle_bytes")
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the real pipeline wrote in one store: a dataset (its row's fields, its canonical tables) and one
+    published release of each kind made from it (the row's fields, the release's folder), by kind."""
+
+    tables: Path
+    dataset: dict
+    releases: dict[str, tuple[dict, Path]]
+
+    @classmethod
+    def of(cls, store, dataset_id: str, release_ids: list[str]) -> Built:
+        with store.read() as s:
+            ds = s.get(Dataset, dataset_id)
+            dataset = {f: getattr(ds, f) for f in _DATASET_FIELDS}
+            releases = {}
+            for rid in release_ids:
+                r = s.get(Release, rid)
+                assert r.state == "published" and r.bundle_sha256, (rid, r.state)
+                releases[r.kind] = ({f: getattr(r, f) for f in _RELEASE_FIELDS}, store.release_dir(rid))
+        return cls(store.dataset_dir(dataset_id), dataset, releases)
+
+
 class Stored:
     """Users, datasets, models, releases and jobs as rows of `store` (SQLite or PostgreSQL), in one transaction
     each. A release's audit trail holds its request only: its state is set, not walked to."""
@@ -78,31 +113,70 @@ class Stored:
         with self.store.write() as s:
             return self.store.add_user(s, name, role, council_id)
 
+    def dataset(self, owner_id: int, built: Built | None = None) -> Dataset:
+        """A ready dataset of the user `owner_id`'s. With `built`, the built dataset's report, counts and lineage,
+        and a copy of its canonical tables, so that jobs on it read real data; without, no tables (a job that
+        reads them fails)."""
+        with self.store.write() as s:
+            who = s.get(User, owner_id)
+            ds = Dataset(id=new_id(), council_id=who.council_id, name="Stored", owner_id=who.id, status="ready",
+                         files=[], **(built.dataset if built else {}))
+            s.add(ds)
+        if built:
+            shutil.copytree(built.tables, self.store.dataset_dir(ds.id))
+        return ds
+
+    def model(self, owner_id: int, dataset_id: str) -> TrainedModel:
+        """A ready journey model of the user `owner_id`'s on `dataset_id`: a row, no model file (a job that samples
+        from it fails; an aggregate build reads only its dataset)."""
+        with self.store.write() as s:
+            who = s.get(User, owner_id)
+            m = TrainedModel(id=new_id(), council_id=who.council_id, dataset_id=dataset_id, owner_id=who.id,
+                             generator="journey", status="ready")
+            s.add(m)
+        return m
+
     def release(self, state: str, requester_id: int, kind: str = "synthetic",
-                reviewers: tuple[int, ...] = ()) -> Release:
-        """A release in `state` requested by the user `requester_id` (of any role), on a ready model of a ready
-        dataset of theirs, with an approval of its version from each of `reviewers`."""
+                reviewers: tuple[int, ...] = (), model_id: str | None = None, built: Built | None = None) -> Release:
+        """A release in `state` requested by the user `requester_id` (of any role), on `model_id` or else on a
+        ready model of a ready dataset of theirs, with an approval of its version from each of `reviewers`;
+        published (or withdrawn) ones have a publication time.
+
+        With `built`, the built published release of `kind`: its id (the id its bundle and reports name, so one
+        such release per store), its request, verdict, bundle checksum and size, and a copy of its folder (bundle,
+        disclosure reports, synthetic tables), which the API serves."""
         from service import audit
 
         if state not in STATES:
             raise ValueError(f"unknown release state {state!r}; one of {', '.join(STATES)}")
+        if built and state in ("draft", "checking", "failed"):
+            raise ValueError(f"a built release has passed its gate and has a bundle: not {state!r}")
+        fields, folder = built.releases[kind] if built else ({}, None)
         with self.store.write() as s:
             who = s.get(User, requester_id)
-            ds = Dataset(id=new_id(), council_id=who.council_id, name="Stored", owner_id=who.id, status="ready",
-                         files=[])
-            m = TrainedModel(id=new_id(), council_id=who.council_id, dataset_id=ds.id, owner_id=who.id,
-                             generator="journey", status="ready")
-            r = Release(id=new_id(), council_id=who.council_id, model_id=m.id, requester_id=who.id, kind=kind,
-                        children=0 if kind == "aggregate" else 500, profile="default", purpose="tests",
+            if model_id is None:
+                ds = Dataset(id=new_id(), council_id=who.council_id, name="Stored", owner_id=who.id, status="ready",
+                             files=[])
+                m = TrainedModel(id=new_id(), council_id=who.council_id, dataset_id=ds.id, owner_id=who.id,
+                                 generator="journey", status="ready")
+                s.add_all([ds, m])
+                s.flush()
+                model_id = m.id
+            if fields and s.get(Release, fields["id"]) is not None:
+                raise ValueError(f"this store already has the built {kind} release {fields['id']}")
+            r = Release(**{"id": new_id(), "kind": kind, "children": 0 if kind == "aggregate" else 500,
+                           "profile": "default",
+                           "verdict": "pass" if state not in ("draft", "checking", "failed") else None, **fields},
+                        council_id=who.council_id, model_id=model_id, requester_id=who.id, purpose="tests",
                         recipients="the test suite", state=state,
-                        verdict="pass" if state not in ("draft", "checking", "failed") else None)
-            s.add_all([ds, m])
-            s.flush()
+                        published_at=now() if state in ("published", "withdrawn") else None)
             s.add(r)
             s.flush()
             for rid in reviewers:
                 s.add(Review(release_id=r.id, reviewer_id=rid, decision="approve", comment="ok", release_version=1))
-            audit.record(self.store, s, who, "release.requested", "release", r.id, {"model": m.id, "kind": kind})
+            audit.record(self.store, s, who, "release.requested", "release", r.id, {"model": model_id, "kind": kind})
+        if folder is not None:
+            shutil.copytree(folder, self.store.release_dir(r.id))
         return r
 
     def job(self, creator_id: int, target_type: str, target_id: str | None = None) -> Job:

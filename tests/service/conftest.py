@@ -170,6 +170,23 @@ def world(request, tmp_path_factory, council_file):
     close_env(env)
 
 
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, council_file):
+    """The real pipeline, once per test session (per xdist worker): the fake council uploaded, ingested and
+    trained on, a synthetic release of it and then an aggregate one built, approved twice and published (SQLite,
+    in-process jobs). tests.factories.Stored copies its files into the service a test runs, so tests that only
+    need "a published release" serve real bundles and reports without building their own."""
+    from tests.factories import Built
+
+    env = make_env(tmp_path_factory.mktemp("built"), "sqlite")
+    try:
+        ids = published_release(env, council_file)
+        agg = published_release(env, council_file, kind="aggregate", model=ids["model"])
+        return Built.of(env.store, ids["dataset"], [ids["release"], agg["release"]])
+    finally:
+        close_env(env)
+
+
 @pytest.fixture
 def fresh(tmp_path):
     """A service of its own (SQLite, in-process jobs) for tests that change things."""

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.factories import Stored
+from tests.service.conftest import BACKENDS, close_env, make_env
 from tests.service.conftest import page_csrf as _csrf
 from tests.service.conftest import web_client as web
 
@@ -99,9 +101,21 @@ def test_an_admin_rotates_a_token_on_the_users_page_and_sees_it_once(fresh):
     assert token not in client.get("/users").get_data(as_text=True)
 
 
-def test_the_release_page_shows_developers_and_other_owners_only_what_the_api_does(world):
-    env, ids = world
-    rel = ids["release"]
+@pytest.fixture(scope="module", params=BACKENDS)
+def published(request, tmp_path_factory, built):
+    """A service per backend with one release published (a copy of the built one: its bundle and reports),
+    requested by owner and approved by rev1 and rev2."""
+    env = make_env(tmp_path_factory.mktemp(f"hardening_{request.param}"), request.param)
+    try:
+        u = env.users
+        yield env, Stored(env.store).release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]),
+                                             built=built).id
+    finally:
+        close_env(env)
+
+
+def test_the_release_page_shows_developers_and_other_owners_only_what_the_api_does(published):
+    env, rel = published
     with env.store.read() as s:
         from service.orm import Release
 
