@@ -2,6 +2,9 @@
 
 import pytest
 
+from tests.factories import Stored
+from tests.service.conftest import BACKENDS, close_env, make_env
+
 ALLOWED = {  # endpoint -> roles that get a 2xx (others get 401/403/404/409 in the one error shape)
     ("GET", "/api/v1/datasets"): {"owner", "owner2", "admin"},  # owner2 gets their own (none)
     ("GET", "/api/v1/datasets/{dataset}"): {"owner", "admin"},
@@ -19,6 +22,21 @@ ALLOWED = {  # endpoint -> roles that get a 2xx (others get 401/403/404/409 in t
     ("GET", "/api/v1/health"): {"owner", "owner2", "admin", "rev1", "dev", None},
 }
 USERS = ("owner", "owner2", "rev1", "dev", "admin", None)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request, tmp_path_factory, built):
+    """A service per backend holding, as rows, a ready dataset of owner's, a ready model on it and a release of
+    that model published after rev1's and rev2's approvals, with the built release's real bundle and reports."""
+    env = make_env(tmp_path_factory.mktemp(f"permissions_{request.param}"), request.param)
+    try:
+        stored, u = Stored(env.store), env.users
+        ds = stored.dataset(u["owner"])
+        m = stored.model(u["owner"], ds.id)
+        rel = stored.release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]), model_id=m.id, built=built)
+        yield env, {"dataset": ds.id, "model": m.id, "release": rel.id}
+    finally:
+        close_env(env)
 
 
 @pytest.mark.parametrize("endpoint", list(ALLOWED), ids=lambda e: f"{e[0]} {e[1]}")
