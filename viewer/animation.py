@@ -15,9 +15,12 @@ right when frames drop.
 
 from bokeh.models import CustomJS
 
+from viewer.dot_painter import PAINTER
+from viewer.figures import DOT_ALPHA, DOT_LINE, DOT_LINE_WIDTH, DOT_SIZE
+
 MIN_MOVE_SECONDS = 0.5
 
-LOOP = r"""
+LOOP = PAINTER + r"""
 const seg = segments.data;
 const n = dots.data.x.length;
 const ptr = new Int32Array(n);
@@ -78,9 +81,9 @@ function frame(now) {
     x[i] = u * u * X0[p] + 2 * u * f * CX[p] + f * f * X1[p] + JX[i];
     y[i] = u * u * Y0[p] + 2 * u * f * CY[p] + f * f * Y1[p] + JY[i];
     cval[i] = CODE[e];
-    a[i] = 0.85;
+    a[i] = DOT_ALPHA;
   }
-  dots.change.emit();
+  repaintDots(now);
   const day = Math.floor(T);
   if (day !== shown && (play.active ? frames % 6 === 0 : true)) {
     shown = day;
@@ -106,10 +109,12 @@ requestAnimationFrame(frame);
 
 
 def animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms: float,
-                       max_t: float, html_labels: list, canvas_labels: list) -> CustomJS:
+                       max_t: float, html_labels: list, canvas_labels: list, mapper) -> CustomJS:
     return CustomJS(args=dict(dots=dots, segments=segments, journeys=journeys, clock=clock, clock_src=clock_src,
                               play=play, speed=speed, time=time, start_ms=start_ms, max_t=max_t,
-                              min_seconds=MIN_MOVE_SECONDS, html_labels=html_labels, canvas_labels=canvas_labels),
+                              min_seconds=MIN_MOVE_SECONDS, html_labels=html_labels, canvas_labels=canvas_labels,
+                              mapper=mapper, dot_size=DOT_SIZE, dot_alpha=DOT_ALPHA, dot_line=DOT_LINE,
+                              dot_line_width=DOT_LINE_WIDTH),
                     code=LOOP)
 
 

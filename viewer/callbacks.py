@@ -231,7 +231,7 @@ def dot_columns(release: Release) -> tuple[dict, dict, dict]:
         s = {c: seg[c].to_numpy()[rows] for c in ("x0", "y0", "cx", "cy", "x1", "y1")}
         x[which] = u * u * s["x0"] + 2 * u * f * s["cx"] + f * f * s["x1"] + jx[which]
         y[which] = u * u * s["y0"] + 2 * u * f * s["cy"] + f * f * s["y1"] + jy[which]
-        alpha[which] = 0.85
+        alpha[which] = figures.DOT_ALPHA
     dot_cols = {"x": x, "y": y, "alpha": alpha, "cval": cval, "seg_lo": lo, "seg_hi": hi,
                 "jx": jx.astype(np.float32), "jy": jy.astype(np.float32)}
     seg_cols = {c: seg[c].to_numpy(np.float32) for c in ("t0", "t1", "x0", "y0", "cx", "cy", "x1", "y1")}

@@ -33,6 +33,8 @@ MAP_ASPECT = 2.3  # width / height: the layout's own proportions, so that curves
 MAX_EDGE_WIDTH = 18.0
 MIN_LABEL_SHARE = 0.05  # routes taking less than this of their stage's moves carry no label (hover still shows)
 PUBLISHED_NOTE = "of published routes"
+# The animated dots (viewer.dot_painter draws the same while playing): diameter in px, alpha, outline.
+DOT_SIZE, DOT_ALPHA, DOT_LINE, DOT_LINE_WIDTH = 6, 0.85, "#0b0c0c", 0.5
 
 
 def _missing(v) -> bool:
@@ -191,8 +193,9 @@ def map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, layout: dict, width_sca
     circles = p.scatter("x", "y", source=nsrc, size=24, fill_color="#ffffff", line_color="colour", line_width=2.5,
                         name=f"{name}_node_glyph")
     if dots is not None:
-        p.scatter("x", "y", source=dots, size=6, fill_color={"field": "cval", "transform": mapper},
-                  fill_alpha="alpha", line_color="#0b0c0c", line_alpha="alpha", line_width=0.5, name=f"{name}_dots")
+        p.scatter("x", "y", source=dots, size=DOT_SIZE, fill_color={"field": "cval", "transform": mapper},
+                  fill_alpha="alpha", line_color=DOT_LINE, line_alpha="alpha", line_width=DOT_LINE_WIDTH,
+                  name=f"{name}_dots")
     # Figures and names in HTML, over the dots: route share and median days, stage names.
     p.add_layout(HTMLLabelSet(x="lx", y="ly", text="text", source=esrc, text_align="center", text_baseline="middle",
                               text_font_size="9pt", text_color="#0b0c0c", background_fill_color="#ffffff",

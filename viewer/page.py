@@ -149,7 +149,7 @@ def _animation_widgets(release) -> dict:
     return {"dots": dots, "journeys": journeys, "mapper": mapper, "play": play, "legend": legend, "classify": classify,
             "controls": [play, speed, time, clock],
             "start": animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms,
-                                        release.window_days, [], [])}
+                                        release.window_days, [], [], mapper)}
 
 
 def comparison_widgets(release, map_a, nodes, edges, labels) -> dict:
