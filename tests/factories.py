@@ -100,6 +100,21 @@ class Built:
                 releases[r.kind] = ({f: getattr(r, f) for f in _RELEASE_FIELDS}, store.release_dir(rid))
         return cls(store.dataset_dir(dataset_id), dataset, releases)
 
+    def save(self, path: Path) -> None:
+        """Written as JSON, for another test process to `load`."""
+        import json
+
+        path.write_text(json.dumps({"tables": str(self.tables), "dataset": self.dataset, "releases": {
+            kind: [fields, str(folder)] for kind, (fields, folder) in self.releases.items()}}))
+
+    @classmethod
+    def load(cls, path: Path) -> Built:
+        import json
+
+        d = json.loads(path.read_text())
+        return cls(Path(d["tables"]), d["dataset"],
+                   {kind: (fields, Path(folder)) for kind, (fields, folder) in d["releases"].items()})
+
 
 class Stored:
     """Users, datasets, models, releases and jobs as rows of `store` (SQLite or PostgreSQL), in one transaction
@@ -120,7 +135,7 @@ class Stored:
         with self.store.write() as s:
             who = s.get(User, owner_id)
             ds = Dataset(id=new_id(), council_id=who.council_id, name="Stored", owner_id=who.id, status="ready",
-                         files=[], **(built.dataset if built else {}))
+                         **{"files": [], **(built.dataset if built else {})})
             s.add(ds)
         if built:
             shutil.copytree(built.tables, self.store.dataset_dir(ds.id))

@@ -171,20 +171,37 @@ def world(request, tmp_path_factory, council_file):
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory, council_file):
-    """The real pipeline, once per test session (per xdist worker): the fake council uploaded, ingested and
-    trained on, a synthetic release of it and then an aggregate one built, approved twice and published (SQLite,
-    in-process jobs). tests.factories.Stored copies its files into the service a test runs, so tests that only
-    need "a published release" serve real bundles and reports without building their own."""
+def built(request, tmp_path_factory):
+    """The real pipeline, once per test run: the fake council uploaded, ingested and trained on, a synthetic
+    release of it and then an aggregate one built, approved twice and published (SQLite, in-process jobs).
+    tests.factories.Stored copies its files into the service a test runs, so tests that only need "a published
+    release" serve real bundles and reports without building their own. Under xdist the first worker to ask
+    builds it and the others wait for it and read what it wrote (a lock on the run's shared temporary folder)."""
+    import fcntl
+
     from tests.factories import Built
 
-    env = make_env(tmp_path_factory.mktemp("built"), "sqlite")
-    try:
-        ids = published_release(env, council_file)
-        agg = published_release(env, council_file, kind="aggregate", model=ids["model"])
-        return Built.of(env.store, ids["dataset"], [ids["release"], agg["release"]])
-    finally:
-        close_env(env)
+    def build(where: Path) -> Built:
+        env = make_env(where, "sqlite")
+        try:
+            council = request.getfixturevalue("council_file")
+            ids = published_release(env, council)
+            agg = published_release(env, council, kind="aggregate", model=ids["model"])
+            return Built.of(env.store, ids["dataset"], [ids["release"], agg["release"]])
+        finally:
+            close_env(env)
+
+    if not hasattr(request.config, "workerinput"):  # not under xdist
+        return build(tmp_path_factory.mktemp("built"))
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / "built.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = shared / "built.json"
+        if saved.exists():
+            return Built.load(saved)
+        b = build(tmp_path_factory.mktemp("built"))
+        b.save(saved)
+        return b
 
 
 @pytest.fixture

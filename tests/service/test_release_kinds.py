@@ -9,17 +9,38 @@ import zipfile
 import pytest
 
 from synth.bundle import OTHER_FILES
-from tests.service.conftest import assert_error_shape, close_env, make_env, published_release
+from tests.factories import Stored
+from tests.service.conftest import assert_error_shape, close_env, make_env
 from tests.service.conftest import web_client as web
 
 
-@pytest.fixture(scope="module")
-def svc(tmp_path_factory, council_file):
-    env = make_env(tmp_path_factory.mktemp("svc_kinds"), "sqlite")
+@pytest.fixture
+def svc(tmp_path, built):
+    """A service of its own holding owner's ready dataset (the built one's real canonical tables, which an
+    aggregate build counts), a ready model on it, and a synthetic release of that model published (the built
+    one, with its bundle and reports): the ids."""
+    env = make_env(tmp_path, "sqlite")
     try:
-        yield env, published_release(env, council_file)  # one synthetic release published, and its model
+        stored, u = Stored(env.store), env.users
+        ds = stored.dataset(u["owner"], built=built)
+        m = stored.model(u["owner"], ds.id)
+        rel = stored.release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]), model_id=m.id, built=built)
+        yield env, {"dataset": ds.id, "model": m.id, "release": rel.id}
     finally:
         close_env(env)
+
+
+@pytest.fixture
+def aggregate_published(svc, built):
+    """`svc` with, besides, an aggregate release of the same dataset published: the built one, whose bundle
+    holds the real counts of these tables under the default profile's disclosure control (its map.json is what
+    a later aggregate release is checked against). The ids, with "aggregate"."""
+    env, ids = svc
+    u = env.users
+    agg = Stored(env.store).release("published", u["owner"], kind="aggregate", reviewers=(u["rev1"], u["rev2"]),
+                                    model_id=ids["model"], built=built)
+    assert agg.profile == "default"
+    return env, {**ids, "aggregate": agg.id}
 
 
 def request(env, model: str, profile: str = "default", **extra) -> tuple[str, dict]:
@@ -62,11 +83,11 @@ def test_an_aggregate_release_is_published_with_no_records(svc):
     assert "differencing" in {c["name"] for c in report["checks"]} and report["release"]["kind"] == "aggregate"
 
 
-def test_a_second_aggregate_release_that_allows_differencing_fails_the_gate(svc):
-    env, ids = svc
-    first = [x for x in env.client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"]
+def test_a_second_aggregate_release_that_allows_differencing_fails_the_gate(aggregate_published):
+    env, ids = aggregate_published
+    first = [x["id"] for x in env.client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"]
              if x["kind"] == "aggregate"]
-    assert first, "runs after the first aggregate release is published"
+    assert first == [ids["aggregate"]]
     rel, state = request(env, ids["model"], "dfe")  # exact counts, fewer withheld, than the default one published
     assert state["state"] == "failed" and state["verdict"] == "fail"
     report = env.client.get(f"/api/v1/releases/{rel}/report?format=json", headers=env.h("rev1")).get_json()
@@ -78,28 +99,23 @@ def test_a_second_aggregate_release_that_allows_differencing_fails_the_gate(svc)
     assert state["state"] == "awaiting_review"
 
 
-def test_two_aggregate_releases_approved_side_by_side_cannot_both_be_published(tmp_path, council_file):
+def test_two_aggregate_releases_approved_side_by_side_cannot_both_be_published(svc):
     """Each was checked before the other was published; publishing the second sets it against the first."""
-    env = make_env(tmp_path, "sqlite")
-    try:
-        ids = published_release(env, council_file)
-        a, _ = request(env, ids["model"], "default")
-        b, state = request(env, ids["model"], "dfe")
-        assert state["state"] == "awaiting_review"
-        approve(env, a)
-        approve(env, b)
-        assert env.client.post(f"/api/v1/releases/{a}/publish", headers=env.h("owner")).status_code == 200
-        body = assert_error_shape(env.client.post(f"/api/v1/releases/{b}/publish", headers=env.h("owner")), 409)
-        assert "published since" in body["error"]
-        assert env.client.get(f"/api/v1/releases/{b}", headers=env.h("owner")).get_json()["state"] == "approved"
-    finally:
-        close_env(env)
-
-
-def test_the_pages_say_which_kind_a_release_is(svc):
     env, ids = svc
-    agg = next(x["id"] for x in env.client.get("/api/v1/releases", headers=env.h("dev")).get_json()["releases"]
-               if x["kind"] == "aggregate")
+    a, _ = request(env, ids["model"], "default")
+    b, state = request(env, ids["model"], "dfe")
+    assert state["state"] == "awaiting_review"
+    approve(env, a)
+    approve(env, b)
+    assert env.client.post(f"/api/v1/releases/{a}/publish", headers=env.h("owner")).status_code == 200
+    body = assert_error_shape(env.client.post(f"/api/v1/releases/{b}/publish", headers=env.h("owner")), 409)
+    assert "published since" in body["error"]
+    assert env.client.get(f"/api/v1/releases/{b}", headers=env.h("owner")).get_json()["state"] == "approved"
+
+
+def test_the_pages_say_which_kind_a_release_is(aggregate_published):
+    env, ids = aggregate_published
+    agg = ids["aggregate"]
     for name in ("rev1", "dev"):
         client = web(env, name)
         page = client.get(f"/releases/{agg}").get_data(as_text=True)
