@@ -66,7 +66,8 @@ class Session:
         nodes, edges = view_tables(self.release.map, self.view, self.release.layout)
         scale = self.width_scale()
         self.w["nodes"].data = figures.node_data(nodes, self.release.layout)
-        self.w["edges"].data = figures.edge_data(edges, scale, self.xy, self.labels, self._highlight())
+        self.w["edges"].data = figures.edge_data(edges, scale, self.xy, self.labels, self._highlight(),
+                                                   layout=self.release.layout)
         self.fill("routes", figures.routes_table_data(edges, self.labels))
         self.fill("journeys", figures.journeys_table_data(self._view_json(self.view), self.labels))
         self.w["stats"].text = figures.stats_html(self.stage, nodes, edges, self.labels)
@@ -91,7 +92,8 @@ class Session:
             figures.set_map_mode(self.w["map_b"], "map_b", self.mode)
         nodes, edges = view_tables(rel.map, view, self.release.layout)
         self.w["nodes_b"].data = figures.node_data(nodes, self.release.layout)
-        self.w["edges_b"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels)
+        self.w["edges_b"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels,
+                                                     layout=self.release.layout)
         self.w["map_b_title"].text = _title_html(self.title(rel, view))
         diff = route_shares(self.release, rel, self.view, view)
         self.fill("diff", {
@@ -183,7 +185,8 @@ class Session:
 
     def on_journey(self, attr, old, new) -> None:
         _, edges = view_tables(self.release.map, self.view, self.release.layout)
-        self.w["edges"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels, self._highlight())
+        self.w["edges"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels,
+                                                   self._highlight(), layout=self.release.layout)
 
 
 def _esc(text: str) -> str:

@@ -25,6 +25,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from viewer import subway_labels
 from viewer.data import AGGREGATE, UNKNOWN_COLOUR, control_point
 
 SUPPRESSED = "suppressed"
@@ -98,9 +99,10 @@ def subway_label(share, median, mean, suppressed: bool) -> str:
 
 
 def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
-              highlight: set[tuple[str, str]] | None = None) -> dict:
+              highlight: set[tuple[str, str]] | None = None, layout: dict | None = None) -> dict:
     """Columns for the edges' multi_line, arrowheads, labels and hover; `width_scale` is the largest count
-    of the maps on screen, so that two maps side by side share one scale."""
+    of the maps on screen, so that two maps side by side share one scale. With the `layout`, the subway
+    view's labels are placed clear of stations, stage names and each other (viewer.subway_labels)."""
     rows = {k: [] for k in ("xs", "ys", "source", "target", "children", "share", "median", "iqr", "mean", "width",
                             "colour", "dash", "ax", "ay", "angle", "lx", "ly", "text", "route", "sxs", "sys", "slx",
                             "sly", "stext")}
@@ -141,6 +143,12 @@ def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
         rows["sly"].append(y0 + (y1 - y0) * 0.5)
         rows["stext"].append(subway_label(r.share, r.median_days, getattr(r, "mean_days", None),
                                           bool(r.suppressed)))
+    if layout is not None:
+        lines = [(xs[0], ys[0], xs[1], ys[1], text, n) for xs, ys, text, n in
+                 zip(rows["sxs"], rows["sys"], rows["stext"], edges["children"])]
+        placed = subway_labels.place(lines, layout)
+        rows["slx"], rows["sly"] = [p[0] for p in placed], [p[1] for p in placed]
+        rows["stext"] = [text if shown else "" for text, (_, _, shown) in zip(rows["stext"], placed)]
     return rows
 
 
@@ -184,7 +192,7 @@ def map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, layout: dict, width_sca
         p.add_layout(Label(x=layout["x_range"][0] + 0.15, y=spec["top"] - 0.3, text=spec["label"],
                            text_font_size="10pt", text_color="#505a5f"))
     xy = {s: (v["x"], v["y"]) for s, v in layout["stages"].items()}
-    esrc = ColumnDataSource(edge_data(edges, width_scale, xy, labels), name=f"{name}_edges")
+    esrc = ColumnDataSource(edge_data(edges, width_scale, xy, labels, layout=layout), name=f"{name}_edges")
     lines = p.multi_line("xs", "ys", source=esrc, line_width="width", line_color="colour", line_dash="dash",
                          line_alpha=0.75, hover_line_alpha=1.0, name=f"{name}_routes")
     p.scatter("ax", "ay", source=esrc, marker="triangle", size=11, angle="angle", fill_color="colour",

@@ -61,6 +61,16 @@ const v = Array.from(p.renderer_views.values()).find(r => r.model.name === {labe
 return v.els.filter(e => e.getBoundingClientRect().width > 0).map(e => e.innerText);""")
 
 
+def html_label_boxes(driver, plot: str, labels: str) -> list[dict]:
+    """Each visible label of an HTML label set on a plot: its text and where it is on screen (CSS px)."""
+    return js(driver, f"""
+const p = Bokeh.index.get_one({MODEL}({plot!r}));
+const v = Array.from(p.renderer_views.values()).find(r => r.model.name === {labels!r});
+return v.els.filter(e => e.getBoundingClientRect().width > 0 && e.innerText.trim()).map(e => {{
+  const r = e.getBoundingClientRect();
+  return {{text: e.innerText, left: r.left, top: r.top, right: r.right, bottom: r.bottom}}; }});""")
+
+
 def show_tab(driver, title: str) -> None:
     js(driver, f"const t = {MODEL}('tabs'); t.active = t.tabs.findIndex(p => p.title === {title!r})")
     time.sleep(0.5)

@@ -14,6 +14,7 @@ from tests.viewer.conftest import MODEL, chrome, free_port, wait_for
 from tests.viewer.screen import (
     ON_SCREEN,
     download,
+    html_label_boxes,
     html_labels,
     js,
     rect,
@@ -329,6 +330,16 @@ def test_the_subway_view_shows_durations_on_straight_lines_without_dots(page, bu
     assert any("median / mean days" in t for t in visible_text(page, "div"))
     assert js(page, f"return {MODEL}('map_dots').visible") is False
     assert js(page, f"return {MODEL}('play').active") is False
+    # Readable: no duration label covers another, or a stage's name (as drawn, in CSS px; 2 px of slack).
+    routes = html_label_boxes(page, "map", "map_route_labels")
+    stages = html_label_boxes(page, "map", "map_stage_labels")
+    assert len(routes) >= 10 and len(stages) >= 10
+
+    def meet(a, b):
+        return min(a["right"], b["right"]) - max(a["left"], b["left"]) > 2 and \
+            min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 2
+    clashes = [(a["text"], b["text"]) for i, a in enumerate(routes) for b in routes[i + 1:] + stages if meet(a, b)]
+    assert clashes == [], clashes
     js(page, f"{MODEL}('view_mode').active = 0")
     wait_for(page, f"return {MODEL}('map_routes').glyph.xs.field === 'xs'")
     assert js(page, f"return {MODEL}('map_dots').visible") is True
