@@ -6,7 +6,17 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Cli
-from tests.service.conftest import BACKENDS, add_council, close_env, make_env, page_csrf, published_release, web_client
+from tests.factories import Stored
+from tests.service.conftest import (
+    BACKENDS,
+    add_council,
+    close_env,
+    make_env,
+    page_csrf,
+    published_release,
+    upload,
+    web_client,
+)
 
 OTHER = ("m_owner", "m_rev1", "m_rev2", "m_dev", "m_admin")
 
@@ -19,16 +29,35 @@ def moorside_file(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def two(request, tmp_path_factory, council_file, moorside_file):
+def two(request, tmp_path_factory, built, moorside_file):
     """One service, two councils: the first (default) with a published synthetic and a published aggregate
-    release, the second (Moorside) with a published aggregate release."""
+    release of one dataset (rows written by tests.factories.Stored, carrying the built council's real tables,
+    bundles and reports), the second (Moorside) with its own file uploaded and ingested, a model row on it and
+    an aggregate release of it really built (its bundle names Moorside), approved by its reviewers and published.
+    Moorside's side runs on this backend's jobs, so its ingest records a system event in its council's trail."""
     env = make_env(tmp_path_factory.mktemp(f"svc_two_{request.param}"), request.param)
-    other = add_council(env, "moorside", "Moorside", "m_", population=41_000)
-    mine = published_release(env, council_file)
-    mine["aggregate"] = published_release(env, council_file, kind="aggregate", model=mine["model"])["release"]
-    theirs = published_release(env, moorside_file, owner="m_owner", reviewers=("m_rev1", "m_rev2"), kind="aggregate")
-    yield env, mine, theirs, other
-    close_env(env)
+    try:
+        other = add_council(env, "moorside", "Moorside", "m_", population=41_000)
+        stored, u = Stored(env.store), env.users
+        ds = stored.dataset(u["owner"], built=built)
+        m = stored.model(u["owner"], ds.id)
+        rel = stored.release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]), model_id=m.id, built=built)
+        agg = stored.release("published", u["owner"], kind="aggregate", reviewers=(u["rev1"], u["rev2"]),
+                             model_id=m.id, built=built)
+        mine = {"dataset": ds.id, "model": m.id, "release": rel.id, "aggregate": agg.id,
+                "job": stored.job(u["owner"], "release", rel.id).id}
+        r = upload(env, moorside_file, as_user="m_owner")
+        assert r.status_code == 202, r.get_json()
+        job = env.wait(r.get_json()["job"]["id"], as_user="m_owner")
+        assert job["status"] == "succeeded", job
+        their_ds = r.get_json()["dataset"]["id"]
+        their_model = stored.model(u["m_owner"], their_ds).id  # an aggregate build reads only the dataset
+        theirs = published_release(env, moorside_file, owner="m_owner", reviewers=("m_rev1", "m_rev2"),
+                                   kind="aggregate", model=their_model)
+        theirs["dataset"] = their_ds
+        yield env, mine, theirs, other
+    finally:
+        close_env(env)
 
 
 def _paths(ids: dict) -> list[str]:
