@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from viewer import figures
+from viewer import figures, map_labels
 from viewer.data import ALL, Release, colour_codes, route_shares, stage_labels, stage_xy, view_label, view_tables
 
 
@@ -43,6 +43,10 @@ class Session:
                   for e in v["edges"]]
         return float(max(counts or [1]))
 
+    def map_width_px(self) -> float:
+        """The width the route labels are placed for: one map, or two beside each other."""
+        return map_labels.SIDE_BY_SIDE_WIDTH_PX if self.compare else map_labels.NOMINAL_WIDTH_PX
+
     def _view_json(self, view: str) -> dict:
         return self.release.views[view]
 
@@ -67,7 +71,7 @@ class Session:
         scale = self.width_scale()
         self.w["nodes"].data = figures.node_data(nodes, self.release.layout)
         self.w["edges"].data = figures.edge_data(edges, scale, self.xy, self.labels, self._highlight(),
-                                                   layout=self.release.layout)
+                                                   layout=self.release.layout, width_px=self.map_width_px())
         self.fill("routes", figures.routes_table_data(edges, self.labels))
         self.fill("journeys", figures.journeys_table_data(self._view_json(self.view), self.labels))
         self.w["stats"].text = figures.stats_html(self.stage, nodes, edges, self.labels)
@@ -93,7 +97,7 @@ class Session:
         nodes, edges = view_tables(rel.map, view, self.release.layout)
         self.w["nodes_b"].data = figures.node_data(nodes, self.release.layout)
         self.w["edges_b"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels,
-                                                     layout=self.release.layout)
+                                                     layout=self.release.layout, width_px=self.map_width_px())
         self.w["map_b_title"].text = _title_html(self.title(rel, view))
         diff = route_shares(self.release, rel, self.view, view)
         self.fill("diff", {
@@ -186,7 +190,8 @@ class Session:
     def on_journey(self, attr, old, new) -> None:
         _, edges = view_tables(self.release.map, self.view, self.release.layout)
         self.w["edges"].data = figures.edge_data(edges, self.width_scale(), self.xy, self.labels,
-                                                   self._highlight(), layout=self.release.layout)
+                                                   self._highlight(), layout=self.release.layout,
+                                                   width_px=self.map_width_px())
 
 
 def _esc(text: str) -> str:

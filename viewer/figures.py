@@ -25,7 +25,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from viewer import subway_labels
+from viewer import map_labels
 from viewer.data import AGGREGATE, UNKNOWN_COLOUR, control_point
 
 SUPPRESSED = "suppressed"
@@ -99,10 +99,12 @@ def subway_label(share, median, mean, suppressed: bool) -> str:
 
 
 def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
-              highlight: set[tuple[str, str]] | None = None, layout: dict | None = None) -> dict:
+              highlight: set[tuple[str, str]] | None = None, layout: dict | None = None,
+              width_px: float = map_labels.NOMINAL_WIDTH_PX) -> dict:
     """Columns for the edges' multi_line, arrowheads, labels and hover; `width_scale` is the largest count
-    of the maps on screen, so that two maps side by side share one scale. With the `layout`, the subway
-    view's labels are placed clear of stations, stage names and each other (viewer.subway_labels)."""
+    of the maps on screen, so that two maps side by side share one scale. With the `layout`, the route labels
+    (animated map and subway view) are placed clear of stations, stage names and each other on a map `width_px`
+    wide (viewer.map_labels)."""
     rows = {k: [] for k in ("xs", "ys", "source", "target", "children", "share", "median", "iqr", "mean", "width",
                             "colour", "dash", "ax", "ay", "angle", "lx", "ly", "text", "route", "sxs", "sys", "slx",
                             "sly", "stext")}
@@ -144,11 +146,14 @@ def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
         rows["stext"].append(subway_label(r.share, r.median_days, getattr(r, "mean_days", None),
                                           bool(r.suppressed)))
     if layout is not None:
-        lines = [(xs[0], ys[0], xs[1], ys[1], text, n) for xs, ys, text, n in
-                 zip(rows["sxs"], rows["sys"], rows["stext"], edges["children"])]
-        placed = subway_labels.place(lines, layout)
-        rows["slx"], rows["sly"] = [p[0] for p in placed], [p[1] for p in placed]
-        rows["stext"] = [text if shown else "" for text, (_, _, shown) in zip(rows["stext"], placed)]
+        for text_col, x_col, y_col, xs_col, ys_col in (("text", "lx", "ly", "xs", "ys"),
+                                                       ("stext", "slx", "sly", "sxs", "sys")):
+            # withheld routes place their label first: it is the one a reader must not miss
+            weights = [math.inf if bool(sup) else (n or 0) for sup, n in zip(edges["suppressed"], edges["children"])]
+            routes = list(zip(rows[xs_col], rows[ys_col], rows[text_col], weights))
+            placed = map_labels.place(routes, layout, width_px)
+            rows[x_col], rows[y_col] = [p[0] for p in placed], [p[1] for p in placed]
+            rows[text_col] = [text if shown else "" for text, (_, _, shown) in zip(rows[text_col], placed)]
     return rows
 
 

@@ -71,6 +71,17 @@ return v.els.filter(e => e.getBoundingClientRect().width > 0 && e.innerText.trim
   return {{text: e.innerText, left: r.left, top: r.top, right: r.right, bottom: r.bottom}}; }});""")
 
 
+def label_clashes(driver, plot: str, slack: float = 2.0) -> list[tuple[str, str]]:
+    """Route labels on a plot, as drawn, that cover another route label or a stage's name by more than `slack` px."""
+    routes = html_label_boxes(driver, plot, f"{plot}_route_labels")
+    stages = html_label_boxes(driver, plot, f"{plot}_stage_labels")
+
+    def meet(a, b):
+        return (min(a["right"], b["right"]) - max(a["left"], b["left"]) > slack
+                and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > slack)
+    return [(a["text"], b["text"]) for i, a in enumerate(routes) for b in routes[i + 1:] + stages if meet(a, b)]
+
+
 def show_tab(driver, title: str) -> None:
     js(driver, f"const t = {MODEL}('tabs'); t.active = t.tabs.findIndex(p => p.title === {title!r})")
     time.sleep(0.5)

@@ -17,6 +17,7 @@ from tests.viewer.screen import (
     html_label_boxes,
     html_labels,
     js,
+    label_clashes,
     rect,
     show_tab,
     table_rows,
@@ -176,7 +177,9 @@ def test_route_figures_are_readable_on_the_map(page, bundle):
     labels = html_labels(page, "map", "map_route_labels")
     figures_shown = [t for t in labels if t]
     edges = [e for e in bundle.map["views"]["all"]["edges"] if (e["share"] or 0) >= figures.MIN_LABEL_SHARE]
-    assert len(figures_shown) == len(edges)
+    # Every route over the threshold, but for a label with no free place (viewer.map_labels); none covering another.
+    assert len(edges) >= len(figures_shown) >= 0.9 * len(edges)
+    assert label_clashes(page, "map") == []
     big = max(edges, key=lambda e: e["children"])
     assert f"{big['share']:.0%} · {int(big['median_days'])} d" in figures_shown
 
@@ -330,20 +333,14 @@ def test_the_subway_view_shows_durations_on_straight_lines_without_dots(page, bu
     assert any("median / mean days" in t for t in visible_text(page, "div"))
     assert js(page, f"return {MODEL}('map_dots').visible") is False
     assert js(page, f"return {MODEL}('play').active") is False
-    # Readable: no duration label covers another, or a stage's name (as drawn, in CSS px; 2 px of slack).
-    routes = html_label_boxes(page, "map", "map_route_labels")
-    stages = html_label_boxes(page, "map", "map_stage_labels")
-    assert len(routes) >= 10 and len(stages) >= 10
-
-    def meet(a, b):
-        return min(a["right"], b["right"]) - max(a["left"], b["left"]) > 2 and \
-            min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 2
-    clashes = [(a["text"], b["text"]) for i, a in enumerate(routes) for b in routes[i + 1:] + stages if meet(a, b)]
-    assert clashes == [], clashes
+    # Readable: no duration label covers another, or a stage's name (as drawn, in CSS px).
+    assert len(html_label_boxes(page, "map", "map_route_labels")) >= 10
+    assert label_clashes(page, "map") == []
     js(page, f"{MODEL}('view_mode').active = 0")
     wait_for(page, f"return {MODEL}('map_routes').glyph.xs.field === 'xs'")
     assert js(page, f"return {MODEL}('map_dots').visible") is True
     assert any("%" in t for t in html_labels(page, "map", "map_route_labels"))
+    assert label_clashes(page, "map") == []  # the animated map's share and median labels, too
 
 
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
@@ -364,6 +361,7 @@ def test_side_by_side_maps_fit_the_screen_with_differences_in_points(page, bundl
     assert a["width"] < one["width"]  # the first map made room
     assert js(page, "return document.scrollingElement.scrollWidth <= innerWidth")
     assert "synthetic records" in text_of(page, "map_b_title") and "rel6" in text_of(page, "map_b_title")
+    assert label_clashes(page, "map") == [] and label_clashes(page, "map_b") == []  # readable at half the width
     rows = table_rows(page, "diff_table")
     assert rows and all(r[3].endswith(" pp") or r[3] in ("withheld", "-") for r in rows)
     assert not any("nan" in c or "%" in r[3] for r in rows for c in r)
