@@ -13,15 +13,20 @@ import jsonschema
 import pytest
 from lxml import etree
 
+from tests.factories import Stored
 from tests.integration.test_bundle_exports import EXAMPLE, SCHEMAS, ocel_validator
-from tests.service.conftest import assert_error_shape, close_env, make_env, published_release
+from tests.service.conftest import assert_error_shape, close_env, make_env
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory, council_file):
+def svc(tmp_path_factory, built):
+    """A service holding, as rows, a synthetic release of owner's published after two approvals: the built one,
+    its bundle as the real build wrote it."""
     env = make_env(tmp_path_factory.mktemp("svc_devfiles"), "sqlite")
     try:
-        yield env, published_release(env, council_file, children=600)
+        u = env.users
+        rel = Stored(env.store).release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]), built=built)
+        yield env, {"release": rel.id}
     finally:
         close_env(env)
 
