@@ -10,7 +10,8 @@ import json
 import pytest
 from lxml import etree
 
-from tests.service.conftest import close_env, make_env, published_release
+from tests.factories import Stored
+from tests.service.conftest import close_env, make_env
 
 # What each file is served as: RFC 4180 CSV, RFC 8259 JSON (the OCEL 2.0 log and the map's JSON Schema are JSON
 # documents; the schema's own `application/schema+json` is not registered with IANA), RFC 7763 Markdown, HTML,
@@ -34,10 +35,13 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory, council_file):
+def svc(tmp_path_factory, built):
+    """A service holding, as rows, a synthetic release of owner's published after two approvals: the built one,
+    its bundle as the real build wrote it."""
     env = make_env(tmp_path_factory.mktemp("svc_filetypes"), "sqlite")
     try:
-        yield env, published_release(env, council_file, children=600)["release"]
+        u = env.users
+        yield env, Stored(env.store).release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]), built=built).id
     finally:
         close_env(env)
 
