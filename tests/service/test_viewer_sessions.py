@@ -15,15 +15,18 @@ import pytest
 import requests
 
 from service import create_app
-from tests.service.conftest import add_council, close_env, make_env, published_release, web_client
+from tests.factories import Stored
+from tests.service.conftest import add_council, close_env, make_env, web_client
 from tests.viewer.conftest import chrome, free_port, wait_for
 
 SECRET = "viewer-secret-for-the-tests-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, council_file):
-    """A service configured with a viewer, a published release, and the viewer on that release's bundle."""
+def deployment(tmp_path_factory, built):
+    """A service configured with a viewer, a published release (owner's, approved by rev1 and rev2, rows written by
+    tests.factories.Stored with the built release's real bundle), and the viewer on that release's bundle as a
+    developer downloads it."""
     port = free_port()
     viewer_url = f"http://localhost:{port}/viewer/"
     old = {k: os.environ.get(k) for k in ("FRONTDOOR_VIEWER_URL", "FRONTDOOR_VIEWER_SECRET_KEY")}
@@ -34,7 +37,12 @@ def deployment(tmp_path_factory, council_file):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    ids = published_release(env, council_file)
+    u = env.users
+    ds = Stored(env.store).dataset(u["owner"])
+    m = Stored(env.store).model(u["owner"], ds.id)
+    rel = Stored(env.store).release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]), model_id=m.id,
+                                    built=built)
+    ids = {"dataset": ds.id, "model": m.id, "release": rel.id}
     bundle = tmp_path_factory.mktemp("viewer_bundle") / "release.zip"
     resp = env.client.get(f"/api/v1/releases/{ids['release']}/bundle", headers=env.h("dev"))
     assert resp.status_code == 200
@@ -90,15 +98,14 @@ def test_a_signed_in_user_is_sent_to_the_viewer_with_a_signed_session_and_it_is_
     assert f"/releases/{ids['release']}/viewer" in release_page
 
 
-def test_no_signed_session_for_an_unpublished_release_or_another_councils_user(deployment, council_file):
+def test_no_signed_session_for_an_unpublished_release_or_another_councils_user(deployment):
     env, ids, _ = deployment
-    body = {"model_id": ids["model"], "profile": "default", "purpose": "tests", "recipients": "tests",
-            "kind": "synthetic", "children": 900}
-    r = env.client.post("/api/v1/releases", headers=env.h("owner"), json=body)
-    assert r.status_code == 202
-    pending = r.get_json()["release"]["id"]
-    resp = _signed_link(env, "owner", pending)
-    assert resp.status_code == 409 and "bokeh-session-id" not in resp.headers.get("Location", "")
+    u = env.users
+    for state in ("checking", "awaiting_review", "approved"):  # approved by both reviewers, not yet published
+        pending = Stored(env.store).release(state, u["owner"], model_id=ids["model"],
+                                            reviewers=(u["rev1"], u["rev2"]) if state == "approved" else ()).id
+        resp = _signed_link(env, "owner", pending)
+        assert resp.status_code == 409 and "bokeh-session-id" not in resp.headers.get("Location", ""), state
     add_council(env, "E0000002", "Other council", "x")
     resp = _signed_link(env, "xdev", ids["release"])
     assert resp.status_code == 404 and "Location" not in resp.headers
