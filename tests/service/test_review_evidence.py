@@ -10,24 +10,18 @@ import re
 import pytest
 
 from synth.disclosure.guidance import GUIDANCE, UNKNOWN
-from tests.service.conftest import assert_error_shape, close_env, make_env, page_csrf, upload, web_client
+from tests.factories import Stored
+from tests.service.conftest import assert_error_shape, close_env, make_env, page_csrf, web_client
 
 
 @pytest.fixture(scope="module")
-def review_env(tmp_path_factory, council_file):
-    """A service with one release awaiting review whose report has items to review (the gate's real verdicts:
-    if a change of the model ever lets every check pass, one real check is marked review in the stored
-    report and the release, so that the rules below still have their case)."""
+def review_env(tmp_path_factory, built):
+    """A service with one release of owner's awaiting review whose report has items to review: rows written by
+    tests.factories.Stored, carrying the built release's real disclosure reports (the gate's real verdicts:
+    if a change of the model ever lets every check pass, one real check is marked review in this service's
+    copy of the report and in the release, so that the rules below still have their case)."""
     env = make_env(tmp_path_factory.mktemp("review_evidence"), "sqlite")
-    r = upload(env, council_file)
-    assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
-    r = env.client.post("/api/v1/models", headers=env.h("owner"), json={"dataset_id": r.get_json()["dataset"]["id"]})
-    assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
-    model = r.get_json()["model"]["id"]
-    r = env.client.post("/api/v1/releases", headers=env.h("owner"), json={
-        "model_id": model, "children": 900, "profile": "default", "purpose": "tests", "recipients": "the suite"})
-    rel = r.get_json()["release"]["id"]
-    assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
+    rel = Stored(env.store).release("awaiting_review", env.users["owner"], built=built).id
     path = env.store.report_path(rel, "json")
     report = json.loads(path.read_text())
     if not any(c["status"] == "review" for c in report["checks"]):
