@@ -1,7 +1,10 @@
 """Browser-side animation (see ../shared/notes/bokeh-animation.md): every dot's moves are sent to
 the browser once; a requestAnimationFrame loop computes positions from the clock, writes the x/y
-arrays in place and emits one change per frame. No server work per frame, and positions stay
-right when frames drop.
+arrays in place and asks for one repaint per frame (viewer.dot_painter draws the dots). No server work
+per frame, and positions stay right when frames drop.
+
+- One layer of dots per map: the second map of a comparison has its own dots (the compared view's
+  journeys, or the other release's children, on this release's calendar), moved by the same clock.
 
 - A dot travels along its route's curve (the quadratic the map draws: x0,y0 -> control cx,cy -> x1,y1).
 - Every move lasts at least MIN_MOVE_SECONDS on screen, at any speed: the loop stretches short moves
@@ -10,8 +13,7 @@ right when frames drop.
 - Colour and visibility come from the journey the dot is on (`journeys`: one row per journey, `code`
   the colour index of its value, `shown` whether the filter keeps it), so a dot is white on its
   first journey and darker on each return, and a year or team filter follows its journeys.
-- While playing, the time slider follows the clock (twice a second), and the map's labels are drawn on
-  the canvas (HTML labels, placed again at every frame, cost about 15% of the frame rate)."""
+- While playing, the time slider follows the clock (twice a second)."""
 
 from bokeh.models import CustomJS
 
@@ -21,55 +23,53 @@ from viewer.figures import DOT_ALPHA, DOT_LINE, DOT_LINE_WIDTH, DOT_SIZE
 MIN_MOVE_SECONDS = 0.5
 
 LOOP = PAINTER + r"""
-const seg = segments.data;
-const n = dots.data.x.length;
-const ptr = new Int32Array(n);
-const T0 = seg.t0, T1 = seg.t1, X0 = seg.x0, Y0 = seg.y0, CX = seg.cx, CY = seg.cy, X1 = seg.x1, Y1 = seg.y1;
-const EP = seg.ep, m = T0.length;
-const LO = dots.data.seg_lo, HI = dots.data.seg_hi, JX = dots.data.jx, JY = dots.data.jy;
-const W0 = new Float64Array(m), W1 = new Float64Array(m);
-let maxT = max_t, widenedFor = -1;
-function widen(speedValue) {      // on-screen times: every move lasts at least min_seconds at this speed
-  const minDays = min_seconds * speedValue;
-  maxT = max_t;
-  for (let i = 0; i < n; i++) {
+// One layer per map: its dots, their moves and their journeys. The second map's layer is empty until a comparison
+// fills it; a layer is (re)built whenever the server gives it new moves.
+const layers = layer_sources.map(([d, s, j]) => ({dots: d, segments: s, journeys: j, t0: null}));
+function build(L) {
+  const seg = L.segments.data, dd = L.dots.data;
+  L.t0 = seg.t0; L.n = dd.x.length; L.m = seg.t0.length;
+  L.ptr = new Int32Array(L.n); L.W0 = new Float64Array(L.m); L.W1 = new Float64Array(L.m); L.widenedFor = -1;
+}
+function widen(L, speedValue) {   // on-screen times: every move lasts at least min_seconds at this speed
+  const seg = L.segments.data, dd = L.dots.data;
+  const T0 = seg.t0, T1 = seg.t1, X0 = seg.x0, Y0 = seg.y0, X1 = seg.x1, Y1 = seg.y1, LO = dd.seg_lo, HI = dd.seg_hi;
+  const W0 = L.W0, W1 = L.W1, minDays = min_seconds * speedValue;
+  let top = 0;
+  for (let i = 0; i < L.n; i++) {
     let prev = -Infinity;
     for (let p = LO[i]; p < HI[i]; p++) {
       const a = Math.max(T0[p], prev);
       const moving = X0[p] !== X1[p] || Y0[p] !== Y1[p];
       const b = moving ? Math.max(T1[p], a + minDays) : a + (T1[p] - T0[p]);
       W0[p] = a; W1[p] = b; prev = b;
-      if (b > maxT) maxT = b;
+      if (b > top) top = b;
     }
   }
-  widenedFor = speedValue;
+  L.maxT = top; L.widenedFor = speedValue;
+}
+function reseek(L, t) {           // each dot's first move that has not ended by time t
+  const LO = L.dots.data.seg_lo, HI = L.dots.data.seg_hi, W1 = L.W1, ptr = L.ptr;
+  for (let i = 0; i < L.n; i++) {
+    let lo = LO[i], hi = HI[i];
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (W1[mid] < t) lo = mid + 1; else hi = mid; }
+    ptr[i] = lo;
+  }
 }
 let T = clock_src.data.t[0], last = performance.now(), lastT = T, shown = -1, frames = 0, fpsStart = last;
 let lastSlider = last; let playing = false;
-// for tests and tools: where each dot is (its move), and each move's time on screen
-window.__frontdoor = {fps: 0, frames: 0, t: T, playing: false, min_seconds: min_seconds, ptr: ptr, w0: W0, w1: W1};
-function seek(i, t) {            // first segment of dot i that has not ended by time t
-  let lo = LO[i], hi = HI[i];
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (W1[mid] < t) lo = mid + 1; else hi = mid; }
-  return lo;
+// for tests and tools: where each dot of the first map is (its move), and each move's time on screen
+window.__frontdoor = {fps: 0, frames: 0, t: T, playing: false, min_seconds: min_seconds};
+function ready(L) {               // the layer's state matches its data, widened for the speed and sought to T
+  if (L.segments.data.t0 !== L.t0 || L.dots.data.x.length !== L.n) { build(L); }
+  if (L.widenedFor !== speed.value) { widen(L, speed.value); reseek(L, T); }
 }
-function reseek() { for (let i = 0; i < n; i++) ptr[i] = seek(i, T); }
-widen(speed.value); reseek();
-function frame(now) {
-  const dt = Math.min((now - last) / 1000, 0.25); last = now;
-  if (speed.value !== widenedFor) { widen(speed.value); reseek(); }
-  const want = clock_src.data.t[0];
-  if (want !== lastT) { T = want; reseek(); }
-  if (play.active !== playing) {   // HTML labels while paused (readable, selectable), canvas ones while playing
-    playing = play.active;
-    for (const l of html_labels) l.visible = !playing;
-    for (const l of canvas_labels) l.visible = playing;
-  }
-  if (play.active) { T += dt * speed.value; if (T > maxT) { T = 0; for (let i = 0; i < n; i++) ptr[i] = LO[i]; } }
-  lastT = T;
-  const dd = dots.data, jd = journeys.data;  // read each frame: the server replaces `code` and `shown`
+function move(L) {                // each dot of the layer to its place at time T
+  const seg = L.segments.data, dd = L.dots.data, jd = L.journeys.data;  // the server replaces `code` and `shown`
+  const X0 = seg.x0, Y0 = seg.y0, CX = seg.cx, CY = seg.cy, X1 = seg.x1, Y1 = seg.y1, EP = seg.ep;
+  const HI = dd.seg_hi, JX = dd.jx, JY = dd.jy, W0 = L.W0, W1 = L.W1, ptr = L.ptr;
   const x = dd.x, y = dd.y, a = dd.alpha, cval = dd.cval, CODE = jd.code, SHOWN = jd.shown;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < L.n; i++) {
     let p = ptr[i]; const hi = HI[i];
     while (p < hi && W1[p] < T) p++;
     ptr[i] = p;
@@ -83,6 +83,28 @@ function frame(now) {
     cval[i] = CODE[e];
     a[i] = DOT_ALPHA;
   }
+}
+for (const L of layers) ready(L);
+function frame(now) {
+  const dt = Math.min((now - last) / 1000, 0.25); last = now;
+  for (const L of layers) ready(L);
+  const want = clock_src.data.t[0];
+  if (want !== lastT) { T = want; for (const L of layers) reseek(L, T); }
+  if (play.active !== playing) {   // HTML labels while paused (readable, selectable), canvas ones while playing
+    playing = play.active;
+    for (const l of html_labels) l.visible = !playing;
+    for (const l of canvas_labels) l.visible = playing;
+  }
+  if (play.active) {
+    T += dt * speed.value;
+    const maxT = Math.max(max_t, ...layers.map(L => L.maxT || 0));
+    if (T > maxT) { T = 0; for (const L of layers) reseek(L, T); }
+  }
+  lastT = T;
+  for (const L of layers) move(L);
+  const first = layers[0];
+  window.__frontdoor.ptr = first.ptr; window.__frontdoor.w0 = first.W0; window.__frontdoor.w1 = first.W1;
+  window.__frontdoor.ptr_b = layers.length > 1 ? layers[1].ptr : null;
   repaintDots(now);
   const day = Math.floor(T);
   if (day !== shown && (play.active ? frames % 6 === 0 : true)) {
@@ -108,9 +130,11 @@ requestAnimationFrame(frame);
 """
 
 
-def animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms: float,
-                       max_t: float, html_labels: list, canvas_labels: list, mapper) -> CustomJS:
-    return CustomJS(args=dict(dots=dots, segments=segments, journeys=journeys, clock=clock, clock_src=clock_src,
+def animation_callback(layers: list[tuple], clock, clock_src, play, speed, time, start_ms: float, max_t: float,
+                       html_labels: list, canvas_labels: list, mapper) -> CustomJS:
+    """The loop, for `layers`: (dots, segments, journeys) sources for each map, the first map's first; a later
+    layer may start empty (the second map's, filled when a comparison is chosen). One clock moves them all."""
+    return CustomJS(args=dict(layer_sources=[list(layer) for layer in layers], clock=clock, clock_src=clock_src,
                               play=play, speed=speed, time=time, start_ms=start_ms, max_t=max_t,
                               min_seconds=MIN_MOVE_SECONDS, html_labels=html_labels, canvas_labels=canvas_labels,
                               mapper=mapper, dot_size=DOT_SIZE, dot_alpha=DOT_ALPHA, dot_line=DOT_LINE,

@@ -134,6 +134,8 @@ class Session:
         journeys = self.release.journeys
         order = self.release.classifications.get(name, {}).get("values")
         codes, legend = colour_codes(journeys[name], name, order)
+        self.legend_values = list(legend)
+        self.fill_second_dots()
         mapper = self.w["mapper"]
         mapper.palette = list(legend.values())
         mapper.high = len(legend)
@@ -148,13 +150,29 @@ class Session:
         count the same journeys (the year, team and repeat number are the journey's own)."""
         if "dots" not in self.w:  # an aggregate release: the filter chooses a map.json view, nothing more
             return
-        journeys = self.release.journeys
-        if self.view == ALL:
-            shown = np.ones(len(journeys), dtype=np.int8)
-        else:
-            name, _, value = self.view.partition("=")
-            shown = (journeys[name].astype(str) == value).to_numpy().astype(np.int8)
-        self.w["journeys_src"].data.update(shown=shown)
+        self.w["journeys_src"].data.update(shown=_shown(self.release.journeys, self.view))
+
+    def fill_second_dots(self) -> None:
+        """The second map's dots: the compared release's (or this release's, for another of its views), shown while
+        on a journey of that view and coloured on the first map's legend, on the first map's calendar; none when
+        there is no comparison or the compared release has no records."""
+        if "dots_b" not in self.w:
+            return
+        rel, view = self._compare_target() if self.compare else (None, None)
+        if rel is None or not rel.animated or view not in rel.views or not len(rel.dots):
+            if len(self.w["dots_b"].data["x"]):
+                dots, segments, journeys = empty_dot_columns()
+                self.w["journeys_b"].data, self.w["segments_b"].data, self.w["dots_b"].data = journeys, segments, dots
+            return
+        dots, segments, journeys = dot_columns(rel)
+        offset = np.float32((rel.window_start - self.release.window_start).days)
+        segments = {**segments, "t0": segments["t0"] + offset, "t1": segments["t1"] + offset}
+        name = self.classification
+        values = rel.journeys[name] if name in rel.journeys.columns else pd.Series([None] * len(rel.journeys))
+        codes, _ = colour_codes(values, name, getattr(self, "legend_values", None))
+        journeys.update(code=codes, shown=_shown(rel.journeys, view))
+        # journeys and moves before the dots: the loop rebuilds the layer when its moves change
+        self.w["journeys_b"].data, self.w["segments_b"].data, self.w["dots_b"].data = journeys, segments, dots
 
     # -- events --------------------------------------------------------------------------------
     def on_mode(self, attr, old, new) -> None:
@@ -180,6 +198,7 @@ class Session:
     def on_compare(self, attr, old, new) -> None:
         self.compare = None if new == "off" else new
         self.refresh_map()
+        self.fill_second_dots()
 
     def on_stage(self, attr, old, new) -> None:
         stages = self.w["nodes"].data["stage"]
@@ -212,6 +231,22 @@ def _shares(shares, suppressed, partial) -> list[str]:
         out.append(figures.fmt_share(None) if absent else figures.WITHHELD if s else
                    figures.fmt_share(v) + ("*" if p is True else ""))
     return out
+
+
+def _shown(journeys: pd.DataFrame, view: str) -> np.ndarray:
+    """1 for each journey of the view (a classification's value, or all), else 0."""
+    if view == ALL:
+        return np.ones(len(journeys), dtype=np.int8)
+    name, _, value = view.partition("=")
+    return (journeys[name].astype(str) == value).to_numpy().astype(np.int8)
+
+
+def empty_dot_columns() -> tuple[dict, dict, dict]:
+    """The columns of dot_columns with no dots (the second map before a comparison)."""
+    f64, f32, i32 = (np.zeros(0, dtype=t) for t in (np.float64, np.float32, np.int32))
+    dots = {"x": f64, "y": f64, "alpha": f64, "cval": f32, "seg_lo": i32, "seg_hi": i32, "jx": f32, "jy": f32}
+    segments = {c: f32 for c in ("t0", "t1", "x0", "y0", "cx", "cy", "x1", "y1")} | {"ep": i32}
+    return dots, segments, {"code": f32, "shown": np.zeros(0, dtype=np.int8)}
 
 
 def dot_columns(release: Release) -> tuple[dict, dict, dict]:

@@ -17,7 +17,8 @@ If Bokeh's views cannot be found (another Bokeh version), the loop falls back to
 slower but right. `window.__frontdoor.painter` says which ran ("sprites" or "bokeh"); `paint_ms` is the mean time of
 the dot paint over the last 60 paints."""
 
-# JavaScript, included in viewer.animation's loop: `dots` (the source) and `mapper` (the colour mapper) are in scope.
+# JavaScript, included in viewer.animation's loop: `layers` (each map's dots source as `.dots`) and `mapper` (the
+# colour mapper) are in scope.
 PAINTER = r"""
 const DOT_SIZE = dot_size, DOT_ALPHA = dot_alpha, DOT_LINE = dot_line, DOT_LINE_WIDTH = dot_line_width;
 const spriteCache = new Map();
@@ -68,7 +69,7 @@ function paintDots(view, ctx) {
   // Dots are composed among themselves on a frame-sized layer of pixels (in their order, source-over, as Bokeh
   // draws them), and the layer is drawn onto the map once: the same picture, with one canvas call a frame.
   const started = performance.now();
-  const d = dots.data, X = d.x, Y = d.y, A = d.alpha, C = d.cval, n = X.length;
+  const d = view.model.data_source.data, X = d.x, Y = d.y, A = d.alpha, C = d.cval, n = X.length;
   const box = view.plot_view.frame.bbox;
   const ratio = view.canvas.pixel_ratio || window.devicePixelRatio || 1;
   const W = Math.max(1, Math.round(box.width * ratio)), H = Math.max(1, Math.round(box.height * ratio));
@@ -113,13 +114,14 @@ function paintDots(view, ctx) {
   if (paints === 60) { window.__frontdoor.paint_ms = paintMs / paints; paintMs = 0; paints = 0; }
 }
 let dotViews = [], viewsCheckedAt = -1e9;
-function findDotViews(now) {      // the glyph renderers drawing `dots`, with their paint replaced (once each)
+function findDotViews(now) {      // the glyph renderers drawing the layers' dots, their paint replaced (once each)
   if (now - viewsCheckedAt < 1000 && dotViews.length) return dotViews;
   viewsCheckedAt = now;
   const found = [];
   try {
     if (window.Bokeh && Bokeh.index && Bokeh.index.query) {
-      for (const v of Bokeh.index.query(v => v.model && v.model.data_source === dots && v.glyph != null))
+      const sources = layers.map(L => L.dots);
+      for (const v of Bokeh.index.query(v => v.model && sources.includes(v.model.data_source) && v.glyph != null))
         found.push(v);
     }
   } catch (e) { }
@@ -135,6 +137,6 @@ function findDotViews(now) {      // the glyph renderers drawing `dots`, with th
 function repaintDots(now) {
   const views = findDotViews(now);
   if (views.length) { for (const v of views) v.request_paint(); window.__frontdoor.painter = "sprites"; }
-  else { dots.change.emit(); window.__frontdoor.painter = "bokeh"; }
+  else { for (const L of layers) L.dots.change.emit(); window.__frontdoor.painter = "bokeh"; }
 }
 """

@@ -27,7 +27,7 @@ from bokeh.models import (
 
 from viewer import figures, state
 from viewer.animation import EXPORT_CSV, SEEK, animation_callback
-from viewer.callbacks import Session, compare_options, dot_columns, filter_options
+from viewer.callbacks import Session, compare_options, dot_columns, empty_dot_columns, filter_options
 from viewer.data import ALL, stage_labels, view_tables
 
 CSS = """<style>
@@ -84,10 +84,11 @@ def build(doc: Document) -> None:
     widgets = {"map": map_fig, "map_title": map_title, "nodes": nsrc, "edges": esrc, "routes": routes,
                "routes_table": routes_table, "journeys": journeys, "journeys_table": journeys_table, "stats": stats,
                "stats_column": stats_column, "maps": maps, "tabs": tabs,
-               "make_comparison": lambda: comparison_widgets(release, map_fig, nodes, edges, labels)}
+               "make_comparison": lambda: comparison_widgets(release, map_fig, nodes, edges, labels, anim)}
     if anim:
         widgets.update(dots=anim["dots"], legend=anim["legend"], mapper=anim["mapper"], journeys_src=anim["journeys"],
-                       play=anim["play"])
+                       play=anim["play"], dots_b=anim["dots_b"], segments_b=anim["segments_b"],
+                       journeys_b=anim["journeys_b"])
     session = Session(release, state.RELEASES, widgets)
     session.recolour()
     session.refresh_map()
@@ -114,8 +115,10 @@ def build(doc: Document) -> None:
             html_labels=[map_fig.select_one({"name": f"map_{k}_labels"}) for k in ("route", "stage")],
             canvas_labels=[map_fig.select_one({"name": f"map_{k}_labels_canvas"}) for k in ("route", "stage")])
         # Sources only the browser loop reads are roots (drawn as nothing), so that the server's changes
-        # to them (a new colour or filter) reach the browser.
-        doc.add_root(anim["journeys"])
+        # to them (a new colour or filter, the second map's dots) reach the browser, and the loop and the
+        # second map (made later) share one model of each.
+        for source in ("journeys", "journeys_b", "segments_b", "dots_b"):
+            doc.add_root(anim[source])
         doc.js_on_event(DocumentReady, anim["start"])
 
 
@@ -146,15 +149,24 @@ def _animation_widgets(release) -> dict:
     classify = Select(title="Colour dots by", value="repeat", name="classification", width=170,
                       options=[(c, release.classifications[c]["label"]) for c in classes])
     start_ms = release.window_start.value / 1e6
+    # The second map's dots: empty until a comparison fills them (viewer.callbacks), on the same clock.
+    empty_dots, empty_segments, empty_journeys = empty_dot_columns()
+    dots_b = ColumnDataSource(empty_dots, name="dots_b")
+    segments_b = ColumnDataSource(empty_segments, name="segments_b")
+    journeys_b = ColumnDataSource(empty_journeys, name="dot_journeys_b")
+    layers = [(dots, segments, journeys), (dots_b, segments_b, journeys_b)]
     return {"dots": dots, "journeys": journeys, "mapper": mapper, "play": play, "legend": legend, "classify": classify,
+            "dots_b": dots_b, "segments_b": segments_b, "journeys_b": journeys_b,
             "controls": [play, speed, time, clock],
-            "start": animation_callback(dots, segments, journeys, clock, clock_src, play, speed, time, start_ms,
-                                        release.window_days, [], [], mapper)}
+            "start": animation_callback(layers, clock, clock_src, play, speed, time, start_ms, release.window_days,
+                                        [], [], mapper)}
 
 
-def comparison_widgets(release, map_a, nodes, edges, labels) -> dict:
-    """The second map (on the first map's axes, so pan and zoom move both) and the table of differences."""
-    map_b, nsrc_b, esrc_b = figures.map_figure(nodes, edges, release.layout, 1.0, labels, name="map_b",
+def comparison_widgets(release, map_a, nodes, edges, labels, anim: dict | None = None) -> dict:
+    """The second map (on the first map's axes, so pan and zoom move both, with its own dots on the first map's
+    clock) and the table of differences."""
+    map_b, nsrc_b, esrc_b = figures.map_figure(nodes, edges, release.layout, 1.0, labels,
+                                               anim and anim["dots_b"], anim and anim["mapper"], name="map_b",
                                                x_range=map_a.x_range, y_range=map_a.y_range)
     title_b = Div(text="", name="map_b_title", styles=TITLE_STYLE, sizing_mode="stretch_width")
     diff = ColumnDataSource({"route": [], "share_a": [], "share_b": [], "difference": []}, name="diff")

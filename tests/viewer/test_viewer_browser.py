@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from synth.bundle import read_bundle
 from tests.viewer.conftest import MODEL, chrome, free_port, wait_for
 from tests.viewer.screen import (
     ON_SCREEN,
@@ -372,6 +373,46 @@ def test_side_by_side_maps_fit_the_screen_with_differences_in_points(page, bundl
     js(page, f"{MODEL}('compare').value = 'off'")
     time.sleep(1)
     assert js(page, "return document.scrollingElement.scrollWidth <= innerWidth")
+
+
+def test_the_second_map_has_its_own_dots_on_the_same_clock(page, bundle, second_bundle):
+    """Issue 15.6: comparing two views of a release, the second map's dots are the children on journeys of its
+    view, painted on that map and moved by the one clock; another release brings its own dots; none after."""
+    rel = load_release(bundle)
+    page.set_window_size(1366, 768)
+    js(page, f"{MODEL}('play').active = false")
+    options = js(page, f"return {MODEL}('compare').options.map(o => o[0])")
+    view = next(o for o in options if o.startswith("view:team="))
+    name, _, value = view.removeprefix("view:").partition("=")
+    js(page, f"{MODEL}('compare').value = {view!r}")
+    wait_for(page, drawn("map_b"))
+    wait_for(page, f"return {MODEL}('dots_b').data.x.length === {len(rel.dots)}")
+    js(page, f"{MODEL}('time').value = 500")
+    time.sleep(1.0)
+    ptr_b, alpha_b = js(page, f"return [Array.from(window.__frontdoor.ptr_b), Array.from({MODEL}('dots_b').data.alpha)]")
+    alpha_a = js(page, f"return Array.from({MODEL}('dots').data.alpha)")
+    on_b = np.flatnonzero(np.array(alpha_b) > 0)
+    assert 0 < len(on_b) < np.count_nonzero(np.array(alpha_a) > 0)  # a team's children: fewer than all
+    teams = rel.journeys.loc[rel.segments.loc[np.array(ptr_b)[on_b], "ep"].to_numpy(), name].astype(str)
+    assert (teams == value).all()
+    seen = np.asarray(screen_region(page, "map_b"), dtype=float)
+    js(page, f"{MODEL}('map_b_dots').visible = false")
+    time.sleep(0.5)
+    hidden = np.asarray(screen_region(page, "map_b"), dtype=float)
+    js(page, f"{MODEL}('map_b_dots').visible = true")
+    assert (np.abs(seen - hidden).max(axis=2) > 30).sum() > 3 * len(on_b)  # the dots are on screen (none: 0)
+    positions = f"return Array.from({MODEL}('dots_b').data.x)"
+    js(page, f"{MODEL}('play').active = true")
+    time.sleep(0.6)
+    a = js(page, positions)
+    time.sleep(0.6)
+    assert a != js(page, positions)
+    js(page, f"{MODEL}('play').active = false")
+    other = next(o for o in options if o.startswith("release:"))
+    js(page, f"{MODEL}('compare').value = {other!r}")
+    wait_for(page, f"return {MODEL}('dots_b').data.x.length === {len(load_release(read_bundle(second_bundle)).dots)}")
+    js(page, f"{MODEL}('compare').value = 'off'")
+    wait_for(page, f"return {MODEL}('dots_b').data.x.length === 0")
 
 
 def test_the_map_resizes_with_the_window(page):
