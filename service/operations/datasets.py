@@ -125,8 +125,9 @@ def delete_dataset(store: Store, user: User, dataset_id: str) -> Deleted:
     models trained on it (they derive from the raw records). Its record stays, emptied of its report and
     counts and marked deleted, with its audit trail; releases made from it keep their record and report.
 
-    Refused (409) while the dataset is being ingested or a model of it trained, and while a release of it is
-    in progress, in review, approved or published (withdraw it first): those rest on the dataset. Nothing is
+    Refused (a Conflict, from permissions.check_delete_dataset) while the dataset is being ingested or a model of
+    it trained, and while a release of it is in progress, in review, approved or published (withdraw it first):
+    those rest on the dataset. Nothing is
     half-done: the files are moved out of place by rename inside the database transaction and moved back if
     it fails; they are removed once it has committed."""
     require(user, "dataset:delete")
