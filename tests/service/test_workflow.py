@@ -2,8 +2,19 @@
 
 import io
 
+import pytest
+
 from synth.bundle import read_bundle
-from tests.service.conftest import assert_error_shape
+from tests.factories import Stored
+from tests.service.conftest import BACKENDS, assert_error_shape, close_env, make_env
+
+
+@pytest.fixture(params=BACKENDS)
+def service(request, tmp_path):
+    """A service of its own per backend (SQLite, PostgreSQL, RQ), with nothing in it but its users."""
+    env = make_env(tmp_path, request.param)
+    yield env
+    close_env(env)
 
 
 def test_a_published_release_reaches_developers(world, tmp_path):
@@ -94,11 +105,11 @@ def test_review_rules(fresh, council_file):
     assert_error_shape(env.client.post(url, headers=env.h("rev2"), json={"decision": "approve", "comment": "Judged the items to review."}), 409)
 
 
-def test_withdrawn_release_stops_being_served_but_stays_on_record(fresh, council_file):
-    from tests.service.conftest import published_release
-
+def test_withdrawn_release_stops_being_served_but_stays_on_record(fresh, built):
     env = fresh
-    rel = published_release(env, council_file)["release"]
+    u = env.users
+    rel = Stored(env.store).release("published", u["owner"], reviewers=(u["rev1"], u["rev2"]), built=built).id
+    assert env.client.get(f"/api/v1/releases/{rel}/bundle", headers=env.h("dev")).status_code == 200
     from service import create_app
 
     # Another serving process on the same database and data directory keeps its own developers' list.
@@ -185,14 +196,14 @@ def test_a_queued_job_waits_as_long_as_it_takes(fresh):
     assert job["status"] == "queued"
 
 
-def test_no_file_of_a_release_leaves_before_it_is_published_for_anyone(world, council_file):
+def test_no_file_of_a_release_leaves_before_it_is_published_for_anyone(service, built):
     """Sign-off cannot be bypassed: the requester, reviewers and admins get no bundle, manifest or file of a
-    release awaiting review or approved, through the API or the pages; once published, they do."""
-    env, ids = world
-    r = env.client.post("/api/v1/releases", headers=env.h("owner"), json={
-        "model_id": ids["model"], "children": 900, "profile": "default", "purpose": "p", "recipients": "r"})
-    rel = r.get_json()["release"]["id"]
-    assert env.wait(r.get_json()["job"]["id"])["status"] == "succeeded"
+    release awaiting review or approved, through the API or the pages; once published, they do. The release is
+    owner's, awaiting review, written by tests.factories.Stored with the bundle and reports a real build wrote:
+    its files are on disk all along, and only the rules keep them in."""
+    env = service
+    rel = Stored(env.store).release("awaiting_review", env.users["owner"], built=built).id
+    assert env.store.bundle_path(rel).exists()
     assert env.client.get(f"/api/v1/releases/{rel}", headers=env.h("owner")).get_json()["state"] == "awaiting_review"
     paths = [f"/api/v1/releases/{rel}/bundle", f"/api/v1/releases/{rel}/manifest",
              f"/api/v1/releases/{rel}/files/map.json", f"/api/v1/releases/{rel}/files/children.csv"]
