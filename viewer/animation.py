@@ -13,7 +13,9 @@ per frame, and positions stay right when frames drop.
 - Colour and visibility come from the journey the dot is on (`journeys`: one row per journey, `code`
   the colour index of its value, `shown` whether the filter keeps it), so a dot is white on its
   first journey and darker on each return, and a year or team filter follows its journeys.
-- While playing, the time slider follows the clock (twice a second)."""
+- While playing, the time slider follows the clock (twice a second), and the map's labels are drawn on
+  the canvas (HTML labels, placed again at every frame, cost about 15% of the frame rate).
+- Nothing is moved or repainted while nothing has changed (paused, same time, same colours and filter)."""
 
 from bokeh.models import CustomJS
 
@@ -84,6 +86,14 @@ function move(L) {                // each dot of the layer to its place at time 
     a[i] = DOT_ALPHA;
   }
 }
+let lastState = [];
+function changed() {              // anything the dots' places or colours rest on, since the last frame
+  const state = [T, speed.value, mapper.palette, ...layers.flatMap(L => [L.t0, L.dots.data.x, L.journeys.data.code,
+                                                                           L.journeys.data.shown])];
+  const same = state.length === lastState.length && state.every((v, i) => v === lastState[i]);
+  lastState = state;
+  return !same;
+}
 for (const L of layers) ready(L);
 function frame(now) {
   const dt = Math.min((now - last) / 1000, 0.25); last = now;
@@ -101,11 +111,10 @@ function frame(now) {
     if (T > maxT) { T = 0; for (const L of layers) reseek(L, T); }
   }
   lastT = T;
-  for (const L of layers) move(L);
+  if (changed()) { for (const L of layers) move(L); repaintDots(now); } else findDotViews(now);
   const first = layers[0];
   window.__frontdoor.ptr = first.ptr; window.__frontdoor.w0 = first.W0; window.__frontdoor.w1 = first.W1;
   window.__frontdoor.ptr_b = layers.length > 1 ? layers[1].ptr : null;
-  repaintDots(now);
   const day = Math.floor(T);
   if (day !== shown && (play.active ? frames % 6 === 0 : true)) {
     shown = day;

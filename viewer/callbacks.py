@@ -28,6 +28,7 @@ class Session:
         self.xy = stage_xy(release.layout)
         self._redraws = 0
         self.mode = figures.DOTS
+        self.legend_values: list[str] | None = None  # the dots' legend, in colour order (set by recolour)
 
     def fill(self, name: str, data: dict) -> None:
         """Replace a table's rows and make the browser draw them (see the module's docstring)."""
@@ -135,7 +136,7 @@ class Session:
         order = self.release.classifications.get(name, {}).get("values")
         codes, legend = colour_codes(journeys[name], name, order)
         self.legend_values = list(legend)
-        self.fill_second_dots()
+        self._recolour_second_dots()
         mapper = self.w["mapper"]
         mapper.palette = list(legend.values())
         mapper.high = len(legend)
@@ -152,27 +153,44 @@ class Session:
             return
         self.w["journeys_src"].data.update(shown=_shown(self.release.journeys, self.view))
 
+    def _second_target(self) -> tuple[Release, str] | None:
+        """The release and view whose dots the second map shows, if it shows any."""
+        rel, view = self._compare_target() if self.compare else (None, None)
+        if rel is None or not rel.animated or view not in rel.views or not len(rel.dots):
+            return None
+        return rel, view
+
+    def _second_codes(self, rel: Release) -> np.ndarray:
+        """The colour index of each of `rel`'s journeys on the first map's legend (-1: a value it lacks)."""
+        name = self.classification
+        values = rel.journeys[name] if name in rel.journeys.columns else pd.Series([None] * len(rel.journeys))
+        return colour_codes(values, name, self.legend_values)[0]
+
     def fill_second_dots(self) -> None:
         """The second map's dots: the compared release's (or this release's, for another of its views), shown while
         on a journey of that view and coloured on the first map's legend, on the first map's calendar; none when
         there is no comparison or the compared release has no records."""
         if "dots_b" not in self.w:
             return
-        rel, view = self._compare_target() if self.compare else (None, None)
-        if rel is None or not rel.animated or view not in rel.views or not len(rel.dots):
+        target = self._second_target()
+        if target is None:
             if len(self.w["dots_b"].data["x"]):
                 dots, segments, journeys = empty_dot_columns()
                 self.w["journeys_b"].data, self.w["segments_b"].data, self.w["dots_b"].data = journeys, segments, dots
             return
+        rel, view = target
         dots, segments, journeys = dot_columns(rel)
         offset = np.float32((rel.window_start - self.release.window_start).days)
         segments = {**segments, "t0": segments["t0"] + offset, "t1": segments["t1"] + offset}
-        name = self.classification
-        values = rel.journeys[name] if name in rel.journeys.columns else pd.Series([None] * len(rel.journeys))
-        codes, _ = colour_codes(values, name, getattr(self, "legend_values", None))
-        journeys.update(code=codes, shown=_shown(rel.journeys, view))
+        journeys.update(code=self._second_codes(rel), shown=_shown(rel.journeys, view))
         # journeys and moves before the dots: the loop rebuilds the layer when its moves change
         self.w["journeys_b"].data, self.w["segments_b"].data, self.w["dots_b"].data = journeys, segments, dots
+
+    def _recolour_second_dots(self) -> None:
+        """A new colouring reaches the second map's dots too: their journeys' codes only, not the dots again."""
+        target = self._second_target() if "dots_b" in self.w else None
+        if target is not None:
+            self.w["journeys_b"].data.update(code=self._second_codes(target[0]))
 
     # -- events --------------------------------------------------------------------------------
     def on_mode(self, attr, old, new) -> None:

@@ -15,7 +15,7 @@ pan, zoom and resize; a change from the server to the source (a new sample) stil
 
 If Bokeh's views cannot be found (another Bokeh version), the loop falls back to emitting a change, which is
 slower but right. `window.__frontdoor.painter` says which ran ("sprites" or "bokeh"); `paint_ms` is the mean time of
-the dot paint over the last 60 paints."""
+the dot paint over the last 60 paints, `paints` how many there have been."""
 
 # JavaScript, included in viewer.animation's loop: `layers` (each map's dots source as `.dots`) and `mapper` (the
 # colour mapper) are in scope.
@@ -110,7 +110,7 @@ function paintDots(view, ctx) {
   }
   layerCtx.putImageData(image, 0, 0);
   ctx.drawImage(layer, box.x, box.y, W / ratio, H / ratio);
-  paintMs += performance.now() - started; paints++;
+  paintMs += performance.now() - started; paints++; window.__frontdoor.paints = (window.__frontdoor.paints || 0) + 1;
   if (paints === 60) { window.__frontdoor.paint_ms = paintMs / paints; paintMs = 0; paints = 0; }
 }
 let dotViews = [], viewsCheckedAt = -1e9;

@@ -146,10 +146,10 @@ def edge_data(edges: pd.DataFrame, width_scale: float, xy: dict, labels: dict,
         rows["stext"].append(subway_label(r.share, r.median_days, getattr(r, "mean_days", None),
                                           bool(r.suppressed)))
     if layout is not None:
+        # withheld routes place their label first: it is the one a reader must not miss
+        weights = [math.inf if bool(sup) else (n or 0) for sup, n in zip(edges["suppressed"], edges["children"])]
         for text_col, x_col, y_col, xs_col, ys_col in (("text", "lx", "ly", "xs", "ys"),
                                                        ("stext", "slx", "sly", "sxs", "sys")):
-            # withheld routes place their label first: it is the one a reader must not miss
-            weights = [math.inf if bool(sup) else (n or 0) for sup, n in zip(edges["suppressed"], edges["children"])]
             routes = list(zip(rows[xs_col], rows[ys_col], rows[text_col], weights))
             placed = map_labels.place(routes, layout, width_px)
             rows[x_col], rows[y_col] = [p[0] for p in placed], [p[1] for p in placed]

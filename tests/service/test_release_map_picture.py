@@ -65,6 +65,8 @@ def test_the_reviewer_sees_every_stage_named_clear_of_the_others_on_the_release_
         driver.get(f"{base}/login")
         driver.find_element("id", "token").send_keys(env.tokens["rev1"])
         driver.find_element("css selector", "form button, form input[type=submit]").click()
+        # signed in once the form's answer has sent us on (leaving sooner would drop the session cookie)
+        wait_for(driver, "return location.pathname !== '/login' && document.readyState === 'complete'", 20)
         driver.get(f"{base}/releases/{rel}")
         picture = wait_for(driver, READ_PICTURE, 20)
     finally:

@@ -281,6 +281,12 @@ def test_the_fast_dot_painter_draws_what_bokeh_would(page):
     assert differ.sum() < 0.1 * dot_pixels.sum(), (differ.sum(), dot_pixels.sum())  # measured: 5 of 1,050; 2 px off: 713
     time.sleep(1.2)
     assert js(page, "return window.__frontdoor.painter") == "sprites"
+    # Paused on one day, nothing is drawn again until something changes (no work for a page left open).
+    idle = js(page, "return window.__frontdoor.paints")
+    time.sleep(1.0)
+    assert js(page, "return window.__frontdoor.paints") == idle
+    js(page, f"{MODEL}('time').value = 410")
+    wait_for(page, f"return window.__frontdoor.paints > {idle}")
 
 
 def test_dots_are_coloured_by_the_repeat_number_of_the_journey_they_are_on(page, bundle):
@@ -408,6 +414,12 @@ def test_the_second_map_has_its_own_dots_on_the_same_clock(page, bundle, second_
     time.sleep(0.6)
     assert a != js(page, positions)
     js(page, f"{MODEL}('play').active = false")
+    # Another colouring recolours the second map's dots without sending them again.
+    js(page, f"window.__dots_b_x = {MODEL}('dots_b').data.x; window.__codes_b = {MODEL}('dot_journeys_b').data.code")
+    js(page, f"{MODEL}('classification').value = 'team'")
+    wait_for(page, f"return {MODEL}('dot_journeys_b').data.code !== window.__codes_b")
+    assert js(page, f"return {MODEL}('dots_b').data.x === window.__dots_b_x")
+    js(page, f"{MODEL}('classification').value = 'repeat'")
     other = next(o for o in options if o.startswith("release:"))
     js(page, f"{MODEL}('compare').value = {other!r}")
     wait_for(page, f"return {MODEL}('dots_b').data.x.length === {len(load_release(read_bundle(second_bundle)).dots)}")
